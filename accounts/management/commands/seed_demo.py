@@ -1,0 +1,57 @@
+"""Idempotent demo data: organization `demo`, a demo user, a project and a document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Document, Membership, Organization, Project, User
+from accounts.permissions import Role
+from accounts.principal import Channel, Principal
+from accounts.services import document_create, organization_create, project_create, user_create
+
+DEMO_EMAIL = "demo@gatehouse.local"
+DEMO_PASSWORD = "gatehouse-demo"  # noqa: S105 - a published development credential, see README
+WELCOME = """# Welcome to Gatehouse
+
+This document lives in the **Handbook** project of the *Demo* organization.
+
+- AI clients connected to this organization can read it through the MCP endpoint.
+- Every change is recorded in the audit log.
+"""
+
+
+class Command(BaseCommand):
+    help = "Create (or keep) the demo organization, user, project and document, and say how to sign in."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            user = User.objects.filter(email=DEMO_EMAIL).first()
+            if user is None:
+                user = user_create(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo User")
+            org = Organization.objects.filter(slug="demo").first()
+            if org is None:
+                org = organization_create(user=user, name="Demo", slug="demo")
+            membership = Membership.objects.for_org(org).get_or_create(
+                user=user, defaults={"role": Role.OWNER}
+            )[0]
+            principal = Principal(
+                user=user, organization=org, role=Role(membership.role), channel=Channel.SYSTEM
+            )
+            project = Project.objects.for_org(org).filter(slug="handbook").first()
+            if project is None:
+                project = project_create(
+                    principal=principal,
+                    name="Handbook",
+                    slug="handbook",
+                    description="How we work, for people and AI clients alike.",
+                )
+            if not Document.objects.for_org(org).filter(project=project).exists():
+                document_create(principal=principal, project=project, title="Welcome", body=WELCOME)
+
+        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        self.stdout.write(f"  Dashboard: {settings.PUBLIC_URL}/")
+        self.stdout.write(f"  Sign in:   {DEMO_EMAIL} / {DEMO_PASSWORD}")

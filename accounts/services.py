@@ -1,0 +1,392 @@
+"""Writes. Each service checks the principal's permission, validates, saves and audits in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from accounts.audit import AuditAction, audit_record
+from accounts.models import Document, Invitation, Membership, Organization, Project, User
+from accounts.permissions import Permission, Role, can_assign_role
+from accounts.principal import Principal
+from accounts.selectors import invitation_get_by_token_hash, owner_count
+
+
+def _save(instance: Any, *, exclude: list[str] | None = None) -> None:
+    instance.full_clean(exclude=exclude)
+    instance.save()
+
+
+# Users
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str, name: str = "") -> User:
+    """Create a person who signs in with email and password."""
+    user = User(email=User.objects.normalize_email(email).lower(), name=name.strip())
+    user.set_password(password)
+    _save(user, exclude=["password"])
+    return user
+
+
+# Organizations and members
+
+
+def _unique_org_slug(name: str) -> str:
+    base = slugify(name)[:40] or "org"
+    slug, n = base, 1
+    while Organization.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def organization_create(
+    *, user: User, name: str, slug: str = "", ip: str | None = None, user_agent: str = ""
+) -> Organization:
+    """Create an organization; its creator becomes the first owner."""
+    org = Organization(name=name.strip(), slug=slug or _unique_org_slug(name))
+    _save(org)
+    Membership.objects.create(organization=org, user=user, role=Role.OWNER)
+    principal = Principal(user=user, organization=org, role=Role.OWNER, ip=ip, user_agent=user_agent)
+    audit_record(principal=principal, action=AuditAction.ORG_CREATED, target=org, data={"slug": org.slug})
+    return org
+
+
+@transaction.atomic
+def organization_update(*, principal: Principal, name: str) -> Organization:
+    principal.require(Permission.ORG_MANAGE)
+    org = Organization.objects.select_for_update().get(pk=principal.organization.pk)
+    old = org.name
+    org.name = name.strip()
+    _save(org)
+    audit_record(
+        principal=principal, action=AuditAction.ORG_UPDATED, target=org, data={"name": [old, org.name]}
+    )
+    return org
+
+
+def _invitation_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def member_invite(*, principal: Principal, email: str, role: Role) -> tuple[Invitation, str]:
+    """Invite someone by email; returns the invitation and its one-time accept link."""
+    principal.require(Permission.MEMBERS_MANAGE)
+    if not can_assign_role(actor_role=principal.role, current=None, new=role):
+        raise PermissionDenied(_("Only owners can invite owners."))
+    email = User.objects.normalize_email(email).lower()
+    org = principal.organization
+    if Membership.objects.for_org(org).filter(user__email=email).exists():
+        raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}})
+    # A new invitation replaces any pending one for the same address.
+    Invitation.objects.for_org(org).filter(
+        email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        organization=org,
+        email=email,
+        role=role,
+        token_hash=_invitation_token_hash(token),
+        invited_by=principal.user,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+    )
+    _save(invitation)
+    audit_record(
+        principal=principal,
+        action=AuditAction.MEMBER_INVITED,
+        target=invitation,
+        target_label=email,
+        data={"email": email, "role": str(role)},
+    )
+    link = settings.PUBLIC_URL + reverse("accounts:invitation_accept", kwargs={"token": token})
+    transaction.on_commit(lambda: _send_invitation_email(invitation, link))
+    return invitation, link
+
+
+def _send_invitation_email(invitation: Invitation, link: str) -> None:
+    context = {"invitation": invitation, "organization": invitation.organization, "link": link}
+    send_mail(
+        subject=_("You are invited to %(org)s on Gatehouse") % {"org": invitation.organization.name},
+        message=render_to_string("accounts/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+@transaction.atomic
+def invitation_revoke(*, principal: Principal, invitation: Invitation) -> None:
+    principal.require(Permission.MEMBERS_MANAGE)
+    invitation = Invitation.objects.visible_to(principal).select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at or invitation.revoked_at:
+        return
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(
+        principal=principal,
+        action=AuditAction.INVITATION_REVOKED,
+        target=invitation,
+        target_label=invitation.email,
+    )
+
+
+class InvitationInvalid(Exception):
+    """The invitation link is unknown, used, revoked or expired."""
+
+
+def invitation_get_pending(*, token: str) -> Invitation:
+    try:
+        invitation = invitation_get_by_token_hash(token_hash=_invitation_token_hash(token))
+    except Invitation.DoesNotExist:
+        raise InvitationInvalid from None
+    if not invitation.is_pending:
+        raise InvitationInvalid
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, user: User, token: str, ip: str | None = None, user_agent: str = "") -> Membership:
+    """Join the inviting organization with the invited role; the link then stops working."""
+    invitation = invitation_get_pending(token=token)
+    invitation = Invitation.all_orgs.select_for_update().select_related("organization").get(pk=invitation.pk)
+    if not invitation.is_pending:
+        raise InvitationInvalid
+    org = invitation.organization
+    membership = Membership.objects.for_org(org).filter(user=user).first()
+    if membership is None:
+        membership = Membership.objects.create(organization=org, user=user, role=invitation.role)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    principal = Principal(
+        user=user, organization=org, role=Role(membership.role), ip=ip, user_agent=user_agent
+    )
+    audit_record(
+        principal=principal,
+        action=AuditAction.MEMBER_JOINED,
+        target=membership,
+        target_label=user.email,
+        data={"role": membership.role, "invitation": invitation.public_id, "invited_email": invitation.email},
+    )
+    return membership
+
+
+def _lock_membership(principal: Principal, membership: Membership) -> Membership:
+    return (
+        Membership.objects.visible_to(principal)
+        .select_for_update()
+        .select_related("user")
+        .get(pk=membership.pk)
+    )
+
+
+def _ensure_another_owner(org: Organization, membership: Membership) -> None:
+    if membership.role == Role.OWNER and owner_count(org=org) <= 1:
+        raise ValidationError(
+            _("An organization needs at least one owner. Make someone else an owner first.")
+        )
+
+
+@transaction.atomic
+def member_role_change(*, principal: Principal, membership: Membership, role: Role) -> Membership:
+    """Change a member's role; admins cannot touch owners and the last owner stays an owner."""
+    principal.require(Permission.MEMBERS_MANAGE)
+    # Lock every owner row first so two concurrent demotions cannot both see "another owner".
+    list(Membership.objects.visible_to(principal).select_for_update().filter(role=Role.OWNER))
+    membership = _lock_membership(principal, membership)
+    if not can_assign_role(actor_role=principal.role, current=membership.role, new=role):
+        raise PermissionDenied(_("Only owners can change an owner's role or make someone an owner."))
+    if membership.role == role:
+        return membership
+    if role != Role.OWNER:
+        _ensure_another_owner(principal.organization, membership)
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        principal=principal,
+        action=AuditAction.MEMBER_ROLE_CHANGED,
+        target=membership,
+        target_label=membership.user.email,
+        data={"role": [old, str(role)]},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, principal: Principal, membership: Membership) -> None:
+    """Remove a member (or leave, when it is the principal's own membership)."""
+    list(Membership.objects.visible_to(principal).select_for_update().filter(role=Role.OWNER))
+    membership = _lock_membership(principal, membership)
+    leaving = membership.user_id == principal.user.pk
+    if not leaving:
+        principal.require(Permission.MEMBERS_MANAGE)
+        if not can_assign_role(actor_role=principal.role, current=membership.role, new=membership.role):
+            raise PermissionDenied(_("Only owners can remove an owner."))
+    _ensure_another_owner(principal.organization, membership)
+    audit_record(
+        principal=principal,
+        action=AuditAction.MEMBER_LEFT if leaving else AuditAction.MEMBER_REMOVED,
+        target=membership,
+        target_label=membership.user.email,
+        data={"role": membership.role},
+    )
+    membership.delete()
+
+
+# Projects and documents
+
+
+@transaction.atomic
+def project_create(*, principal: Principal, name: str, slug: str = "", description: str = "") -> Project:
+    principal.require(Permission.PROJECTS_WRITE)
+    if principal.project_id is not None:
+        raise PermissionDenied(_("This credential is restricted to one project."))
+    project = Project(
+        organization=principal.organization,
+        name=name.strip(),
+        slug=slug or slugify(name)[:50],
+        description=description.strip(),
+        created_by=principal.user,
+    )
+    _ensure_unique_project_slug(project)
+    _save(project)
+    audit_record(
+        principal=principal, action=AuditAction.PROJECT_CREATED, target=project, data={"slug": project.slug}
+    )
+    return project
+
+
+def _ensure_unique_project_slug(project: Project) -> None:
+    if not project.slug:
+        raise ValidationError({"slug": _("Enter a slug of letters, numbers, hyphens or underscores.")})
+    clash = Project.objects.for_org(project.organization).filter(slug=project.slug).exclude(pk=project.pk)
+    if clash.exists():
+        raise ValidationError({"slug": _("Another project in this organization already uses this slug.")})
+
+
+@transaction.atomic
+def project_update(
+    *, principal: Principal, project: Project, name: str, slug: str, description: str
+) -> Project:
+    principal.require(Permission.PROJECTS_WRITE)
+    project = Project.objects.visible_to(principal).select_for_update().get(pk=project.pk)
+    before = {"name": project.name, "slug": project.slug, "description": project.description}
+    project.name, project.slug, project.description = name.strip(), slug, description.strip()
+    _ensure_unique_project_slug(project)
+    _save(project)
+    after = {"name": project.name, "slug": project.slug, "description": project.description}
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if changes:
+        audit_record(principal=principal, action=AuditAction.PROJECT_UPDATED, target=project, data=changes)
+    return project
+
+
+@transaction.atomic
+def project_set_archived(*, principal: Principal, project: Project, archived: bool) -> Project:
+    principal.require(Permission.PROJECTS_WRITE)
+    project = Project.objects.visible_to(principal).select_for_update().get(pk=project.pk)
+    if project.is_archived == archived:
+        return project
+    project.archived_at = timezone.now() if archived else None
+    project.save(update_fields=["archived_at", "updated_at"])
+    action = AuditAction.PROJECT_ARCHIVED if archived else AuditAction.PROJECT_UNARCHIVED
+    audit_record(principal=principal, action=action, target=project)
+    return project
+
+
+def _ensure_project_writable(project: Project) -> None:
+    if project.is_archived:
+        raise ValidationError(_("This project is archived. Unarchive it to change its documents."))
+
+
+@transaction.atomic
+def document_create(*, principal: Principal, project: Project, title: str, body: str = "") -> Document:
+    principal.require(Permission.DOCUMENTS_WRITE)
+    project = Project.objects.visible_to(principal).get(pk=project.pk)
+    _ensure_project_writable(project)
+    now = timezone.now()
+    document = Document(
+        organization=principal.organization,
+        project=project,
+        title=title.strip(),
+        body=body,
+        created_by=principal.user,
+        updated_by=principal.user,
+        created_at=now,
+        updated_at=now,
+    )
+    _save(document)
+    audit_record(
+        principal=principal,
+        action=AuditAction.DOCUMENT_CREATED,
+        target=document,
+        project=project,
+        data={"title": document.title, "length": len(body)},
+    )
+    return document
+
+
+@transaction.atomic
+def document_update(*, principal: Principal, document: Document, title: str, body: str) -> Document:
+    principal.require(Permission.DOCUMENTS_WRITE)
+    document = (
+        Document.objects.visible_to(principal)
+        .select_for_update()
+        .select_related("project")
+        .get(pk=document.pk)
+    )
+    _ensure_project_writable(document.project)
+    changed = sorted(k for k, v in (("title", title.strip()), ("body", body)) if getattr(document, k) != v)
+    if not changed:
+        return document
+    old_title = document.title
+    document.title, document.body = title.strip(), body
+    document.updated_by, document.updated_at = principal.user, timezone.now()
+    _save(document)
+    data: dict[str, Any] = {"changed": changed, "length": len(body)}
+    if "title" in changed:
+        data["title"] = [old_title, document.title]
+    audit_record(
+        principal=principal,
+        action=AuditAction.DOCUMENT_UPDATED,
+        target=document,
+        project=document.project,
+        data=data,
+    )
+    return document
+
+
+@transaction.atomic
+def document_delete(*, principal: Principal, document: Document) -> None:
+    principal.require(Permission.DOCUMENTS_WRITE)
+    document = (
+        Document.objects.visible_to(principal)
+        .select_for_update()
+        .select_related("project")
+        .get(pk=document.pk)
+    )
+    _ensure_project_writable(document.project)
+    audit_record(
+        principal=principal,
+        action=AuditAction.DOCUMENT_DELETED,
+        target=document,
+        project=document.project,
+        data={"title": document.title, "length": len(document.body)},
+    )
+    document.delete()

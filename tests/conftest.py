@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts.models import Membership, Organization, User
+from accounts.permissions import Role
+from accounts.principal import Principal
+from tests.factories import MembershipFactory, OrganizationFactory, principal_for
+
+
+@pytest.fixture
+def org(db: None) -> Organization:
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_org(db: None) -> Organization:
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def owner_membership(org: Organization) -> Membership:
+    return MembershipFactory(organization=org, role=Role.OWNER, user__email="owner@acme.test")
+
+
+@pytest.fixture
+def owner(owner_membership: Membership) -> User:
+    return owner_membership.user
+
+
+@pytest.fixture
+def admin_membership(org: Organization) -> Membership:
+    return MembershipFactory(organization=org, role=Role.ADMIN, user__email="admin@acme.test")
+
+
+@pytest.fixture
+def member_membership(org: Organization) -> Membership:
+    return MembershipFactory(organization=org, role=Role.MEMBER, user__email="member@acme.test")
+
+
+@pytest.fixture
+def viewer_membership(org: Organization) -> Membership:
+    return MembershipFactory(organization=org, role=Role.VIEWER, user__email="viewer@acme.test")
+
+
+@pytest.fixture
+def owner_principal(owner_membership: Membership) -> Principal:
+    return principal_for(owner_membership)
+
+
+@pytest.fixture
+def member_principal(member_membership: Membership) -> Principal:
+    return principal_for(member_membership)
+
+
+@pytest.fixture
+def other_owner_principal(other_org: Organization) -> Principal:
+    return principal_for(MembershipFactory(organization=other_org, role=Role.OWNER))
+
+
+@pytest.fixture
+def owner_client(client: Client, owner: User) -> Client:
+    client.force_login(owner)
+    return client
