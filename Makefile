@@ -1,5 +1,5 @@
 # Two commands on a fresh machine with Python 3.11 and make:  `make run`  and  `make test`.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1

@@ -9,6 +9,10 @@ a few milliseconds, gives every not-yet-sealed event the next sequence number in
 chains `hash = sha256(prev_hash + canonical content)`. A crash between commit and sealing leaves the
 event unsealed, never lost: the next sealing of that organization (or `audit_verify --seal`) picks
 it up. The chain order is `seq`, the order events were sealed in.
+
+`verify_chain()` (`manage.py audit_verify`) finds an event edited, removed or cut off the end.
+Someone able to rewrite both the tail and `AuditChainHead` is caught only by comparing with hashes
+kept elsewhere: exports carry `seq`, `prev_hash` and `hash` for that.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditChainHead, AuditEvent, Organization, Project
 
@@ -33,22 +38,27 @@ SEAL_BATCH = 500
 
 
 class AuditAction(models.TextChoices):
-    ORG_CREATED = "org.created"
-    ORG_UPDATED = "org.updated"
-    MEMBER_INVITED = "member.invited"
-    INVITATION_REVOKED = "member.invitation_revoked"
-    MEMBER_JOINED = "member.joined"
-    MEMBER_ROLE_CHANGED = "member.role_changed"
-    MEMBER_REMOVED = "member.removed"
-    MEMBER_LEFT = "member.left"
-    PROJECT_CREATED = "project.created"
-    PROJECT_UPDATED = "project.updated"
-    PROJECT_ARCHIVED = "project.archived"
-    PROJECT_UNARCHIVED = "project.unarchived"
-    DOCUMENT_CREATED = "document.created"
-    DOCUMENT_UPDATED = "document.updated"
-    DOCUMENT_DELETED = "document.deleted"
-    AUDIT_EXPORTED = "audit.exported"
+    # The value is stored and exported (stable, never translated); the label is what people read.
+    ORG_CREATED = "org.created", _("Organization created")
+    ORG_UPDATED = "org.updated", _("Organization updated")
+    MEMBER_INVITED = "member.invited", _("Member invited")
+    INVITATION_REVOKED = "member.invitation_revoked", _("Invitation revoked")
+    MEMBER_JOINED = "member.joined", _("Member joined")
+    MEMBER_ROLE_CHANGED = "member.role_changed", _("Member role changed")
+    MEMBER_REMOVED = "member.removed", _("Member removed")
+    MEMBER_LEFT = "member.left", _("Member left")
+    PROJECT_CREATED = "project.created", _("Project created")
+    PROJECT_UPDATED = "project.updated", _("Project updated")
+    PROJECT_ARCHIVED = "project.archived", _("Project archived")
+    PROJECT_UNARCHIVED = "project.unarchived", _("Project unarchived")
+    DOCUMENT_CREATED = "document.created", _("Document created")
+    DOCUMENT_UPDATED = "document.updated", _("Document updated")
+    DOCUMENT_DELETED = "document.deleted", _("Document deleted")
+    AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
+    APIKEY_CREATED = "apikey.created", _("API key created")
+    APIKEY_ROLLED = "apikey.rolled", _("API key rolled")
+    APIKEY_REVOKED = "apikey.revoked", _("API key revoked")
+    APIKEY_EXPIRED = "apikey.expired", _("API key expired")
 
 
 def audit_record(
@@ -133,9 +143,15 @@ def seal_pending(*, org_id: int) -> int:
                 head.seq += 1
                 digest = event_digest(event, prev_hash=head.hash, seq=head.seq)
                 # A plain QuerySet: the model refuses updates, and this one-time sealing is the exception.
-                models.QuerySet(AuditEvent).filter(pk=event.pk, hash="").update(
-                    seq=head.seq, prev_hash=head.hash, hash=digest
+                sealed_now = (
+                    models.QuerySet(AuditEvent)
+                    .filter(pk=event.pk, hash="")
+                    .update(seq=head.seq, prev_hash=head.hash, hash=digest)
                 )
+                if sealed_now != 1:
+                    # Someone sealed it without the head lock: roll the batch back rather than
+                    # leave a gap in the chain; the next sealing starts again from the head.
+                    raise RuntimeError(f"audit event {event.pk} was sealed concurrently")
                 head.hash = digest
             head.save(update_fields=["seq", "hash"])
             sealed += len(pending)
@@ -158,25 +174,70 @@ class ChainReport:
 def verify_chain(*, org: Organization) -> ChainReport:
     """Recompute one organization's chain and report the first broken link."""
     pending = AuditEvent.objects.for_org(org).filter(hash="").count()
-    head = AuditChainHead.objects.filter(organization=org).first()
-    prev_hash, expected_seq, checked = "", 1, 0
-    events = AuditEvent.objects.for_org(org).exclude(hash="").order_by("seq")
-    for event in events.iterator(chunk_size=2000):
-        broken = partial(ChainReport, org, checked, pending, expected_seq, event.pk)
-        if event.seq != expected_seq:
-            return broken(f"expected event #{expected_seq}, found #{event.seq}: events are missing")
-        if event.prev_hash != prev_hash:
-            return broken("its link to the previous event does not match")
-        if event_digest(event, prev_hash=prev_hash, seq=expected_seq) != event.hash:
-            return broken("its content does not match its hash: the event was changed")
-        prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    if head is not None and (head.seq != checked or head.hash != prev_hash):
-        return ChainReport(
-            org,
-            checked,
-            pending,
-            checked + 1,
+    # Sealers keep appending while we read. Every event up to the head was committed together with
+    # the head, so a walk that starts after reading the head must reach it. What a walk finds beyond
+    # that head was either sealed meanwhile (the head, read again, covers it) or written behind the
+    # sealer's back (the head, read again, does not).
+    head_seq, head_hash = _chain_head(org)
+    walk = _ChainWalk(org=org, pending=pending)
+    if report := walk.run():
+        return report
+    if walk.checked > head_seq:
+        head_seq, head_hash = _chain_head(org)
+        if head_seq < walk.checked:
+            return walk.broken(
+                head_seq + 1,
+                None,
+                f"event #{head_seq + 1} lies beyond the chain head: it was not sealed here",
+            )
+        # Sealed after the first walk: check up to the head just read (bounded, so this ends).
+        if report := walk.run(until=head_seq):
+            return report
+    if walk.checked < head_seq:
+        return walk.broken(
+            walk.checked + 1,
             None,
-            f"the chain head says {head.seq} events, but {checked} were found: events were removed",
+            f"the chain head says {head_seq} events, the chain ends at #{walk.checked}: events were cut off",
         )
-    return ChainReport(org, checked, pending)
+    if walk.prev_hash != head_hash:
+        return walk.broken(
+            head_seq, None, "the chain head does not match the last event: the tail was rewritten"
+        )
+    return ChainReport(org, walk.checked, pending)
+
+
+def _chain_head(org: Organization) -> tuple[int, str]:
+    head = AuditChainHead.objects.filter(organization=org).values_list("seq", "hash").first()
+    return head if head is not None else (0, "")
+
+
+class _ChainWalk:
+    """Checks sealed events in `seq` order, remembering how far it got."""
+
+    def __init__(self, *, org: Organization, pending: int) -> None:
+        self.org, self.pending = org, pending
+        self.checked, self.prev_hash = 0, ""
+
+    def broken(self, seq: int, event_id: int | None, reason: str) -> ChainReport:
+        return ChainReport(self.org, self.checked, self.pending, seq, event_id, reason)
+
+    def run(self, *, until: int | None = None) -> ChainReport | None:
+        """Continue the walk (to `until`, inclusive, or the end); a report at the first broken link."""
+        # `seq >= n` rather than `hash != ''`: an event whose hash was blanked still shows up here.
+        events = AuditEvent.objects.for_org(self.org).filter(seq__gte=self.checked + 1)
+        if until is not None:
+            events = events.filter(seq__lte=until)
+        for event in events.order_by("seq").iterator(chunk_size=2000):
+            expected = self.checked + 1
+            if event.seq != expected:
+                return self.broken(
+                    expected, event.pk, f"found #{event.seq} where #{expected} should be: events are missing"
+                )
+            if event.prev_hash != self.prev_hash:
+                return self.broken(expected, event.pk, "its link to the previous event does not match")
+            if event_digest(event, prev_hash=self.prev_hash, seq=expected) != event.hash:
+                return self.broken(
+                    expected, event.pk, "its content does not match its hash: the event was changed"
+                )
+            self.checked, self.prev_hash = expected, event.hash
+        return None

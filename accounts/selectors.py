@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Greatest, Lower
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Document, Invitation, Membership, Organization, Project, User
@@ -48,9 +49,12 @@ def memberships_via_user(user: User) -> Q:
 
 
 def member_list(*, principal: Principal) -> QuerySet[Membership]:
-    """Members of the principal's organization, owners first."""
+    """Members of the principal's organization, owners first, then by email."""
     principal.require(Permission.MEMBERS_READ)
-    return Membership.objects.visible_to(principal).select_related("user").order_by("user__email")
+    owners_first = Case(*(When(role=role, then=Value(-role.rank)) for role in Role), default=Value(0))
+    return (
+        Membership.objects.visible_to(principal).select_related("user").order_by(owners_first, "user__email")
+    )
 
 
 def member_get(*, principal: Principal, public_id: str) -> Membership:
@@ -72,23 +76,39 @@ def invitation_list_pending(*, principal: Principal) -> QuerySet[Invitation]:
     )
 
 
+def invitation_get(*, principal: Principal, public_id: str) -> Invitation:
+    """One invitation of the principal's organization; another organization's is DoesNotExist."""
+    principal.require(Permission.MEMBERS_MANAGE)
+    return Invitation.objects.visible_to(principal).get(public_id=public_id)
+
+
 def invitation_get_by_token_hash(*, token_hash: str) -> Invitation:
     """An invitation found by its secret link, across organizations: the secret is the authorization."""
     return Invitation.all_orgs.select_related("organization", "invited_by").get(token_hash=token_hash)
 
 
 def project_list(*, principal: Principal, include_archived: bool = False) -> QuerySet[Project]:
-    """Projects the principal can see, active first, with their document counts."""
+    """Projects the principal can see, active first, with document counts and last activity."""
     principal.require(Permission.PROJECTS_READ)
     queryset = Project.objects.visible_to(principal)
     if not include_archived:
         queryset = queryset.filter(archived_at__isnull=True)
-    return queryset.annotate(document_count=Count("documents")).order_by("archived_at", "name")
+    return queryset.annotate(
+        document_count=Count("documents"),
+        # Coalesce first: SQLite's GREATEST is NULL when any argument is (a project with no documents).
+        last_activity_at=Greatest("updated_at", Coalesce(Max("documents__updated_at"), "updated_at")),
+    ).order_by(F("archived_at").asc(nulls_first=True), Lower("name"), "id")  # PostgreSQL sorts NULLs last
 
 
 def project_get(*, principal: Principal, slug: str) -> Project:
     """One visible project by slug; another organization's project is DoesNotExist."""
     principal.require(Permission.PROJECTS_READ)
+    return Project.objects.visible_to(principal).get(slug=slug)
+
+
+def project_get_for_documents(*, principal: Principal, slug: str, write: bool = False) -> Project:
+    """A visible project by slug, reached for its documents: a documents scope suffices, not projects:read."""
+    principal.require(Permission.DOCUMENTS_WRITE if write else Permission.DOCUMENTS_READ)
     return Project.objects.visible_to(principal).get(slug=slug)
 
 
@@ -120,6 +140,19 @@ class AuditFilters:
     until: datetime | None = None
     credential_id: str = ""
 
+    def as_data(self) -> dict[str, str]:
+        """The filters that are set, as JSON-ready strings (for the audit event of an export)."""
+        values = {
+            "actor": self.actor.email if self.actor is not None else "",
+            "action": self.action,
+            "project": self.project.slug if self.project is not None else "",
+            "channel": self.channel,
+            "since": self.since.isoformat() if self.since is not None else "",
+            "until": self.until.isoformat() if self.until is not None else "",
+            "credential_id": self.credential_id,
+        }
+        return {key: value for key, value in values.items() if value}
+
 
 def audit_event_list(*, principal: Principal, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
     """The organization's audit events, newest first, filtered; paginate with `accounts.pagination`."""
@@ -141,14 +174,3 @@ def audit_event_list(*, principal: Principal, filters: AuditFilters | None = Non
     if filters.credential_id:
         queryset = queryset.filter(credential_id=filters.credential_id)
     return queryset.select_related("project").order_by("-created_at", "-id")
-
-
-def audit_action_list(*, principal: Principal) -> list[str]:
-    """The distinct actions recorded in the organization, for the filter menu."""
-    principal.require(Permission.AUDIT_READ)
-    return list(
-        AuditEvent.objects.visible_to(principal)
-        .order_by("action")
-        .values_list("action", flat=True)
-        .distinct()
-    )

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -18,10 +19,10 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.audit import AuditAction, audit_record
-from accounts.models import Document, Invitation, Membership, Organization, Project, User
+from accounts.models import AuditEvent, Document, Invitation, Membership, Organization, Project, User
 from accounts.permissions import Permission, Role, can_assign_role
 from accounts.principal import Principal
-from accounts.selectors import invitation_get_by_token_hash, owner_count
+from accounts.selectors import AuditFilters, audit_event_list, invitation_get_by_token_hash, owner_count
 
 
 def _save(instance: Any, *, exclude: list[str] | None = None) -> None:
@@ -44,13 +45,31 @@ def user_create(*, email: str, password: str, name: str = "") -> User:
 # Organizations and members
 
 
+# Slugs that read as a page rather than an organization in /orgs/<slug>/ links, now or later.
+# fmt: off
+RESERVED_ORG_SLUGS = frozenset({
+    "new", "create", "edit", "settings", "admin", "api", "mcp", "oauth", "static", "media", "login",
+    "logout", "signup", "account", "accounts", "invitations", "organizations", "orgs", "help", "www",
+})
+# fmt: on
+
+
 def _unique_org_slug(name: str) -> str:
     base = slugify(name)[:40] or "org"
     slug, n = base, 1
-    while Organization.objects.filter(slug=slug).exists():
+    while slug in RESERVED_ORG_SLUGS or Organization.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
     return slug
+
+
+def _ensure_org_slug_available(slug: str) -> None:
+    if slug in RESERVED_ORG_SLUGS:
+        raise ValidationError({"slug": _("This address is reserved. Choose another one.")})
+    if Organization.objects.filter(slug=slug).exists():
+        raise ValidationError(
+            {"slug": _("Another organization already uses this address. Choose another one.")}
+        )
 
 
 @transaction.atomic
@@ -58,6 +77,9 @@ def organization_create(
     *, user: User, name: str, slug: str = "", ip: str | None = None, user_agent: str = ""
 ) -> Organization:
     """Create an organization; its creator becomes the first owner."""
+    slug = slug.strip().lower()
+    if slug:
+        _ensure_org_slug_available(slug)
     org = Organization(name=name.strip(), slug=slug or _unique_org_slug(name))
     _save(org)
     Membership.objects.create(organization=org, user=user, role=Role.OWNER)
@@ -73,10 +95,19 @@ def organization_update(*, principal: Principal, name: str) -> Organization:
     old = org.name
     org.name = name.strip()
     _save(org)
+    if org.name == old:
+        return org
     audit_record(
         principal=principal, action=AuditAction.ORG_UPDATED, target=org, data={"name": [old, org.name]}
     )
     return org
+
+
+def _valid_role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise ValidationError({"role": _("Choose one of the roles offered.")}) from None
 
 
 def _invitation_token_hash(token: str) -> str:
@@ -87,6 +118,7 @@ def _invitation_token_hash(token: str) -> str:
 def member_invite(*, principal: Principal, email: str, role: Role) -> tuple[Invitation, str]:
     """Invite someone by email; returns the invitation and its one-time accept link."""
     principal.require(Permission.MEMBERS_MANAGE)
+    role = _valid_role(role)
     if not can_assign_role(actor_role=principal.role, current=None, new=role):
         raise PermissionDenied(_("Only owners can invite owners."))
     email = User.objects.normalize_email(email).lower()
@@ -146,7 +178,17 @@ def invitation_revoke(*, principal: Principal, invitation: Invitation) -> None:
 
 
 class InvitationInvalid(Exception):
-    """The invitation link is unknown, used, revoked or expired."""
+    """The invitation link is unknown, used, revoked or expired; `reason` says which."""
+
+    def __init__(self, reason: str = "unknown") -> None:
+        self.reason = reason  # "unknown", "accepted", "revoked" or "expired"
+        super().__init__(reason)
+
+    @classmethod
+    def for_invitation(cls, invitation: Invitation) -> InvitationInvalid:
+        if invitation.accepted_at is not None:
+            return cls("accepted")
+        return cls("revoked" if invitation.revoked_at is not None else "expired")
 
 
 def invitation_get_pending(*, token: str) -> Invitation:
@@ -155,7 +197,7 @@ def invitation_get_pending(*, token: str) -> Invitation:
     except Invitation.DoesNotExist:
         raise InvitationInvalid from None
     if not invitation.is_pending:
-        raise InvitationInvalid
+        raise InvitationInvalid.for_invitation(invitation)
     return invitation
 
 
@@ -165,9 +207,10 @@ def invitation_accept(*, user: User, token: str, ip: str | None = None, user_age
     invitation = invitation_get_pending(token=token)
     invitation = Invitation.all_orgs.select_for_update().select_related("organization").get(pk=invitation.pk)
     if not invitation.is_pending:
-        raise InvitationInvalid
+        raise InvitationInvalid.for_invitation(invitation)
     org = invitation.organization
     membership = Membership.objects.for_org(org).filter(user=user).first()
+    already_member = membership is not None
     if membership is None:
         membership = Membership.objects.create(organization=org, user=user, role=invitation.role)
     invitation.accepted_at = timezone.now()
@@ -181,7 +224,13 @@ def invitation_accept(*, user: User, token: str, ip: str | None = None, user_age
         action=AuditAction.MEMBER_JOINED,
         target=membership,
         target_label=user.email,
-        data={"role": membership.role, "invitation": invitation.public_id, "invited_email": invitation.email},
+        data={
+            "role": membership.role,
+            "invitation": invitation.public_id,
+            "invited_email": invitation.email,
+            # An existing member keeps their role; the link is used up all the same.
+            **({"already_member": True} if already_member else {}),
+        },
     )
     return membership
 
@@ -206,6 +255,7 @@ def _ensure_another_owner(org: Organization, membership: Membership) -> None:
 def member_role_change(*, principal: Principal, membership: Membership, role: Role) -> Membership:
     """Change a member's role; admins cannot touch owners and the last owner stays an owner."""
     principal.require(Permission.MEMBERS_MANAGE)
+    role = _valid_role(role)
     # Lock every owner row first so two concurrent demotions cannot both see "another owner".
     list(Membership.objects.visible_to(principal).select_for_update().filter(role=Role.OWNER))
     membership = _lock_membership(principal, membership)
@@ -234,7 +284,8 @@ def member_remove(*, principal: Principal, membership: Membership) -> None:
     list(Membership.objects.visible_to(principal).select_for_update().filter(role=Role.OWNER))
     membership = _lock_membership(principal, membership)
     leaving = membership.user_id == principal.user.pk
-    if not leaving:
+    # Leaving needs no permission in the dashboard, but a bearer token must never make its person leave.
+    if not leaving or principal.scopes is not None:
         principal.require(Permission.MEMBERS_MANAGE)
         if not can_assign_role(actor_role=principal.role, current=membership.role, new=membership.role):
             raise PermissionDenied(_("Only owners can remove an owner."))
@@ -260,7 +311,7 @@ def project_create(*, principal: Principal, name: str, slug: str = "", descripti
     project = Project(
         organization=principal.organization,
         name=name.strip(),
-        slug=slug or slugify(name)[:50],
+        slug=slug.strip() or slugify(name)[:50].strip("-"),
         description=description.strip(),
         created_by=principal.user,
     )
@@ -277,7 +328,13 @@ def _ensure_unique_project_slug(project: Project) -> None:
         raise ValidationError({"slug": _("Enter a slug of letters, numbers, hyphens or underscores.")})
     clash = Project.objects.for_org(project.organization).filter(slug=project.slug).exclude(pk=project.pk)
     if clash.exists():
-        raise ValidationError({"slug": _("Another project in this organization already uses this slug.")})
+        # Name the slug: on create it may have been made from the name, not typed.
+        raise ValidationError(
+            {
+                "slug": _("Another project in this organization already uses the slug “%(slug)s”.")
+                % {"slug": project.slug}
+            }
+        )
 
 
 @transaction.atomic
@@ -287,13 +344,15 @@ def project_update(
     principal.require(Permission.PROJECTS_WRITE)
     project = Project.objects.visible_to(principal).select_for_update().get(pk=project.pk)
     before = {"name": project.name, "slug": project.slug, "description": project.description}
-    project.name, project.slug, project.description = name.strip(), slug, description.strip()
-    _ensure_unique_project_slug(project)
-    _save(project)
+    project.name, project.slug, project.description = name.strip(), slug.strip(), description.strip()
     after = {"name": project.name, "slug": project.slug, "description": project.description}
     changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
-    if changes:
-        audit_record(principal=principal, action=AuditAction.PROJECT_UPDATED, target=project, data=changes)
+    if not changes:
+        return project  # saving anyway would move updated_at for nothing
+    _ensure_unique_project_slug(project)
+    # created_by is NULL once its user is gone (SET_NULL) and is not this edit's business.
+    _save(project, exclude=["created_by"])
+    audit_record(principal=principal, action=AuditAction.PROJECT_UPDATED, target=project, data=changes)
     return project
 
 
@@ -318,7 +377,8 @@ def _ensure_project_writable(project: Project) -> None:
 @transaction.atomic
 def document_create(*, principal: Principal, project: Project, title: str, body: str = "") -> Document:
     principal.require(Permission.DOCUMENTS_WRITE)
-    project = Project.objects.visible_to(principal).get(pk=project.pk)
+    # Locked like document_update/delete do, so an archive committing meanwhile cannot be missed.
+    project = Project.objects.visible_to(principal).select_for_update().get(pk=project.pk)
     _ensure_project_writable(project)
     now = timezone.now()
     document = Document(
@@ -358,7 +418,7 @@ def document_update(*, principal: Principal, document: Document, title: str, bod
     old_title = document.title
     document.title, document.body = title.strip(), body
     document.updated_by, document.updated_at = principal.user, timezone.now()
-    _save(document)
+    _save(document, exclude=["created_by"])  # NULL once its user is gone (SET_NULL)
     data: dict[str, Any] = {"changed": changed, "length": len(body)}
     if "title" in changed:
         data["title"] = [old_title, document.title]
@@ -390,3 +450,20 @@ def document_delete(*, principal: Principal, document: Document) -> None:
         data={"title": document.title, "length": len(document.body)},
     )
     document.delete()
+
+
+# Audit log
+
+
+@transaction.atomic
+def audit_log_export(*, principal: Principal, filters: AuditFilters, fmt: str) -> QuerySet[AuditEvent]:
+    """Record an export of the filtered audit log; returns the events to stream, capped, newest first."""
+    events = audit_event_list(principal=principal, filters=filters)  # checks AUDIT_READ
+    limit = settings.AUDIT_EXPORT_MAX_ROWS
+    # Who took a copy of the log, and of which part, is itself part of the log.
+    audit_record(
+        principal=principal,
+        action=AuditAction.AUDIT_EXPORTED,
+        data={"format": fmt, "filters": filters.as_data(), "max_rows": limit},
+    )
+    return events[:limit]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
-from accounts.models import Document, Membership, Organization, Project, User
+from accounts.models import AuditEvent, Document, Membership, Organization, Project, User
 from accounts.permissions import Role
 from accounts.principal import Channel, Principal
 
@@ -61,6 +61,23 @@ class DocumentFactory(factory.django.DjangoModelFactory[Document]):
     title = factory.Sequence(lambda n: f"Document {n}")
     body = "# Heading\n\nSome *markdown* text."
     updated_at = factory.LazyFunction(timezone.now)
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory[AuditEvent]):
+    """An unsealed event written directly; services write real ones through audit_record()."""
+
+    class Meta:
+        model = AuditEvent
+
+    organization = factory.SubFactory(OrganizationFactory)
+    action = "project.created"
+    channel = Channel.WEB
+    actor = None
+    actor_label = factory.LazyAttribute(lambda e: e.actor.email if e.actor else "")
+    target_label = factory.Sequence(lambda n: f"Target {n}")
+    ip = "192.0.2.10"
+    user_agent = "pytest"
+    data = factory.LazyFunction(dict)
 
 
 def principal_for(membership: Membership, **overrides: object) -> Principal:
