@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "oauth2_provider",
     "axes",
     "accounts",
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a key in a URL is refused before anything else sees (or logs) the request.
+    "apikeys.middleware.QueryStringCredentialMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -187,7 +191,17 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Loggers that print URLs or requests redact on the logger itself, before any handler (pytest's
+        # caplog included) sees the record. uvicorn's access log prints query strings: its own
+        # handlers are replaced so that its lines, too, go through the console handler above.
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.server": {"filters": ["redact_secrets"], "handlers": [], "propagate": True},
+        "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
+        "uvicorn.error": {"filters": ["redact_secrets"], "handlers": [], "level": "INFO", "propagate": True},
+        "uvicorn.access": {"filters": ["redact_secrets"], "handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # Organization roles and the audit log.
@@ -215,4 +229,31 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "accounts.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per API key, in the cache (Redis when REDIS_URL is set, so the limit holds across workers).
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_LIMIT", default="600/min")},
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gatehouse REST API",
+    "DESCRIPTION": "Projects, documents, members and the audit log of one organization, with an API key "
+    "(`Authorization: Bearer sk-…`). Guide: docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs pages load Swagger UI and Redoc from our own static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayOperationId": False},
+    "TAGS": [
+        {"name": "key", "description": "The API key making the request."},
+        {"name": "projects"},
+        {"name": "documents"},
+        {"name": "members"},
+        {"name": "audit"},
+    ],
 }

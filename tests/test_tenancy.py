@@ -318,6 +318,10 @@ ALLOWED: dict[str, str] = {
         "Runs after commit with only an organization id, and filters on it explicitly: one chain "
         "per organization."
     ),
+    "apikeys/selectors.py:apikey_get_for_authentication": (
+        "A bearer key is looked up by its digest before its organization is known; the secret is "
+        "the authorization."
+    ),
 }
 
 

@@ -9,12 +9,15 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Document, Membership, Organization, Project, User
-from accounts.permissions import Role
+from accounts.permissions import TOKEN_SCOPES, Role
 from accounts.principal import Channel, Principal
 from accounts.services import document_create, organization_create, project_create, user_create
+from apikeys.selectors import apikey_list
+from apikeys.services import apikey_create, apikey_revoke
 
 DEMO_EMAIL = "demo@gatehouse.local"
 DEMO_PASSWORD = "gatehouse-demo"  # noqa: S105 - a published development credential, see README
+DEMO_KEY_NAME = "Demo key (seed_demo)"
 WELCOME = """# Welcome to Gatehouse
 
 This document lives in the **Handbook** project of the *Demo* organization.
@@ -51,7 +54,21 @@ class Command(BaseCommand):
                 )
             if not Document.objects.for_org(org).filter(project=project).exists():
                 document_create(principal=principal, project=project, title="Welcome", body=WELCOME)
+            # A fresh key on every run, the previous one revoked: its plaintext was never stored.
+            for old_key in apikey_list(principal=principal).filter(name=DEMO_KEY_NAME, created_by=user):
+                apikey_revoke(principal=principal, key=old_key)
+            demo_key, plaintext = apikey_create(
+                principal=principal,
+                name=DEMO_KEY_NAME,
+                scopes=[scope.value for scope in TOKEN_SCOPES if principal.can(scope)],
+            )
 
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"  Dashboard: {settings.PUBLIC_URL}/")
         self.stdout.write(f"  Sign in:   {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        self.stdout.write(
+            f"  API key:   {plaintext}  ({demo_key.public_id}, every scope; a new one each run)"
+        )
+        self.stdout.write(
+            f'  Try:       curl -H "Authorization: Bearer {plaintext}" {settings.PUBLIC_URL}/api/v1/projects/'
+        )

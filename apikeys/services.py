@@ -1,0 +1,241 @@
+"""Writes of API keys: create, roll, revoke and the expiry sweep, each checked, validated and audited."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.audit import AuditAction, audit_record
+from accounts.models import Organization, Project
+from accounts.permissions import TOKEN_SCOPES, Permission, Role
+from accounts.principal import Channel, Principal
+from apikeys import keys
+from apikeys.models import ApiKey, ApiKeyStatus
+from apikeys.selectors import apikey_list_expiry_due, apikey_visible
+
+SCOPE_ORDER: tuple[str, ...] = tuple(p.value for p in TOKEN_SCOPES)
+MAX_ROLL_OVERLAP = timedelta(days=7)
+
+
+def system_principal(*, org: Organization) -> Principal:
+    """The platform itself (expiry sweep, operator commands): no person, channel `system`."""
+    # user=None: audit_record() then records no actor, which is the truth for a cron job.
+    return Principal(user=None, organization=org, role=Role.OWNER, channel=Channel.SYSTEM)  # type: ignore[arg-type]
+
+
+def clean_scopes(*, principal: Principal, scopes: Iterable[str]) -> list[str]:
+    """Known scopes, each write scope with its read scope, all within what the principal may do."""
+    requested = {str(scope) for scope in scopes}
+    unknown = sorted(requested - set(SCOPE_ORDER))
+    if unknown:
+        raise ValidationError({"scopes": _("Unknown scope: %(scopes)s.") % {"scopes": ", ".join(unknown)}})
+    # Writing what you cannot read makes no sense (an update answers with the object), so write implies read.
+    requested |= {scope.replace(":write", ":read") for scope in requested if scope.endswith(":write")}
+    if not requested:
+        raise ValidationError({"scopes": _("Choose at least one scope.")})
+    denied = [scope for scope in SCOPE_ORDER if scope in requested and not principal.can(Permission(scope))]
+    if denied:
+        raise ValidationError(
+            {
+                "scopes": _("Your role (%(role)s) cannot grant: %(scopes)s.")
+                % {"role": Role(principal.role).label, "scopes": ", ".join(denied)}
+            }
+        )
+    return [scope for scope in SCOPE_ORDER if scope in requested]
+
+
+def _key_data(key: ApiKey, **extra: Any) -> dict[str, Any]:
+    return {"name": key.name, "hint": key.hint, **extra}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@transaction.atomic
+def apikey_create(
+    *,
+    principal: Principal,
+    name: str,
+    scopes: Iterable[str],
+    project: Project | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key acting as the principal's member; returns (key, plaintext), which is never stored."""
+    principal.require(Permission.KEYS_CREATE)
+    scope_list = clean_scopes(principal=principal, scopes=scopes)
+    if project is not None:
+        project = (
+            Project.objects.visible_to(principal).filter(pk=project.pk, archived_at__isnull=True).first()
+        )
+        if project is None:
+            raise ValidationError({"project": _("Choose one of this organization's active projects.")})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": _("Choose an expiry date in the future.")})
+    plaintext = keys.generate()
+    key = ApiKey(
+        organization=principal.organization,
+        name=name.strip(),
+        digest=keys.digest(plaintext),
+        hint=keys.hint(plaintext),
+        project=project,
+        scopes=scope_list,
+        created_by=principal.user,
+        expires_at=expires_at,
+    )
+    key.full_clean()
+    key.save()
+    audit_record(
+        principal=principal,
+        action=AuditAction.APIKEY_CREATED,
+        target=key,
+        project=project,
+        data=_key_data(
+            key,
+            scopes=scope_list,
+            project=project.slug if project else None,
+            expires_at=_iso(expires_at),
+        ),
+    )
+    return key, plaintext
+
+
+@transaction.atomic
+def apikey_roll(*, principal: Principal, key: ApiKey, overlap: timedelta) -> tuple[ApiKey, str]:
+    """Replace a key by a new one with the same settings; the old one keeps working for `overlap`."""
+    principal.require(Permission.KEYS_CREATE)
+    old = apikey_visible(principal=principal).select_for_update().get(pk=key.pk)
+    if principal.user is None or old.created_by_id != principal.user.pk:
+        raise PermissionDenied(_("Only the member who created a key can roll it. Revoke it instead."))
+    if not timedelta(0) <= overlap <= MAX_ROLL_OVERLAP:
+        raise ValidationError({"overlap": _("Choose an overlap between none and 7 days.")})
+    now = timezone.now()
+    if old.status_at(now) != ApiKeyStatus.ACTIVE:
+        raise ValidationError(
+            _("Only an active key can be rolled; this one is %(status)s.")
+            % {"status": str(old.status_at(now).label).lower()}
+        )
+    scope_list = clean_scopes(principal=principal, scopes=old.scopes)
+    plaintext = keys.generate()
+    # The new key gets as long a life as the old one was given; a key that never expired still won't.
+    lifetime = old.expires_at - old.created_at if old.expires_at is not None else None
+    new = ApiKey(
+        organization=principal.organization,
+        name=old.name,
+        digest=keys.digest(plaintext),
+        hint=keys.hint(plaintext),
+        project_id=old.project_id,
+        scopes=scope_list,
+        created_by=principal.user,
+        created_at=now,
+        expires_at=now + lifetime if lifetime is not None else None,
+    )
+    new.full_clean()
+    new.save()
+    old_ends = now + overlap
+    if old.expires_at is None or old_ends < old.expires_at:
+        old.expires_at = old_ends
+    old.replaced_by = new
+    # With no overlap the roll itself is the expiry: the sweep has nothing left to record.
+    old.expiry_recorded_at = now if overlap == timedelta(0) else None
+    old.save(update_fields=["expires_at", "replaced_by", "expiry_recorded_at"])
+    project = old.project
+    audit_record(
+        principal=principal,
+        action=AuditAction.APIKEY_CREATED,
+        target=new,
+        project=project,
+        data=_key_data(
+            new,
+            scopes=scope_list,
+            project=project.slug if project else None,
+            expires_at=_iso(new.expires_at),
+            rolled_from=old.public_id,
+        ),
+    )
+    audit_record(
+        principal=principal,
+        action=AuditAction.APIKEY_ROLLED,
+        target=old,
+        project=project,
+        data=_key_data(
+            old,
+            new_key=new.public_id,
+            new_hint=new.hint,
+            overlap_seconds=int(overlap.total_seconds()),
+            valid_until=_iso(old.expires_at),
+        ),
+    )
+    return new, plaintext
+
+
+@transaction.atomic
+def apikey_revoke(*, principal: Principal, key: ApiKey) -> ApiKey:
+    """Revoke a key at once: its next request is refused. Members revoke their own, managers any."""
+    key = apikey_visible(principal=principal).select_for_update().get(pk=key.pk)
+    if principal.user is None or key.created_by_id != principal.user.pk:
+        principal.require(Permission.KEYS_MANAGE)
+    if key.revoked_at is not None:
+        return key
+    now = timezone.now()
+    status_before = key.status_at(now)
+    key.revoked_at = now
+    key.revoked_by = principal.user
+    key.save(update_fields=["revoked_at", "revoked_by"])
+    audit_record(
+        principal=principal,
+        action=AuditAction.APIKEY_REVOKED,
+        target=key,
+        project=key.project,
+        data=_key_data(key, created_by=key.created_by.email, was=status_before.value),
+    )
+    return key
+
+
+def record_key_use(*, key: ApiKey, now: datetime, ip: str | None, older_than: datetime) -> None:
+    """Stamp last use and address: one conditional UPDATE, so at most one write a minute per key."""
+    try:
+        ip = str(ipaddress.ip_address(ip)) if ip else None
+    except ValueError:
+        ip = None  # a unix socket peer or a garbled proxy header: not worth failing the request for
+    ApiKey.objects.for_org(key.organization).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=older_than), pk=key.pk
+    ).update(last_used_at=now, last_used_ip=ip)
+
+
+def apikey_expire_due(*, org: Organization) -> list[ApiKey]:
+    """Record `apikey.expired` exactly once for each key of the organization whose expiry has passed."""
+    principal = system_principal(org=org)
+    recorded = []
+    for key in apikey_list_expiry_due(org=org):
+        with transaction.atomic():
+            # Claimed with a conditional UPDATE, so two sweeps running at once record each expiry once.
+            claimed = (
+                ApiKey.objects.for_org(org)
+                .filter(pk=key.pk, expiry_recorded_at__isnull=True)
+                .update(expiry_recorded_at=timezone.now())
+            )
+            if not claimed:
+                continue
+            audit_record(
+                principal=principal,
+                action=AuditAction.APIKEY_EXPIRED,
+                target=key,
+                project=key.project,
+                data=_key_data(
+                    key,
+                    created_by=key.created_by.email,
+                    expired_at=_iso(key.expires_at),
+                    rolled=key.replaced_by_id is not None,
+                ),
+            )
+            recorded.append(key)
+    return recorded
