@@ -2,16 +2,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from oauth2_provider.forms import AllowForm
 
 from accounts.audit import AuditAction
 from accounts.models import Document, Membership, Organization, Project, User
-from accounts.permissions import Role, can_assign_role
+from accounts.permissions import TOKEN_SCOPES, Role, can_assign_role
 from accounts.principal import Channel
 from accounts.selectors import AuditFilters
 
@@ -34,6 +36,12 @@ class SignupForm(auth_forms.BaseUserCreationForm):
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(_("An account with this email already exists. Sign in instead."))
         return email
+
+
+def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """The account a sign-in attempt is for, as django-axes counts failures: the email, lower-cased."""
+    source = credentials if credentials is not None else request.POST
+    return str(source.get("username") or "").strip().lower()
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -152,7 +160,7 @@ class MemberInviteForm(forms.Form):
     def __init__(self, *args: Any, actor_role: Role, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"].widget.attrs.update(autocomplete="off", placeholder="name@example.com")
-        self.fields["role"].choices = [
+        cast(forms.ChoiceField, self.fields["role"]).choices = [
             (role.value, role.label)
             for role in Role
             if can_assign_role(actor_role=actor_role, current=None, new=role)
@@ -196,6 +204,10 @@ class AuditFilterForm(forms.Form):
     )
     date_from = forms.DateField(label=_("From"), required=False, widget=_DateInput())
     date_to = forms.DateField(label=_("To"), required=False, widget=_DateInput())
+    # Set by the "everything this key did" links of the API keys and Connected apps pages.
+    credential = forms.CharField(
+        label=_("Credential"), required=False, max_length=64, widget=forms.HiddenInput
+    )
 
     def __init__(
         self, data: Any = None, *, members: Iterable[Membership], projects: Iterable[Project]
@@ -203,19 +215,20 @@ class AuditFilterForm(forms.Form):
         super().__init__(data)
         self._users = {m.user.public_id: m.user for m in members}
         self._projects = {p.slug: p for p in projects}
-        self.fields["actor"].choices = [
+        fields = cast(dict[str, forms.ChoiceField], self.fields)
+        fields["actor"].choices = [
             ("", _("Anyone")),
             *((pid, f"{u.name} ({u.email})" if u.name else u.email) for pid, u in self._users.items()),
         ]
-        self.fields["action"].choices = [("", _("All actions")), *AuditAction.choices]
-        self.fields["project"].choices = [
+        fields["action"].choices = [("", _("All actions")), *AuditAction.choices]
+        fields["project"].choices = [
             ("", _("All projects")),
             *(
                 (slug, _("%(name)s (archived)") % {"name": p.name} if p.is_archived else p.name)
                 for slug, p in self._projects.items()
             ),
         ]
-        self.fields["channel"].choices = [("", _("All channels")), *Channel.choices]
+        fields["channel"].choices = [("", _("All channels")), *Channel.choices]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -237,11 +250,71 @@ class AuditFilterForm(forms.Form):
             action=data.get("action") or "",
             project=self._projects.get(data.get("project") or ""),
             channel=data.get("channel") or "",
-            since=_start_of_day(data.get("date_from")),
+            since=aware_datetime(date_from) if (date_from := data.get("date_from")) else None,
             # Up to the end of that day; date.max has no next day, and no bound is the same there.
-            until=_start_of_day(date_to + timedelta(days=1)) if date_to and date_to < date.max else None,
+            until=aware_datetime(date_to + timedelta(days=1)) if date_to and date_to < date.max else None,
+            credential_id=data.get("credential") or "",
         )
 
 
-def _start_of_day(day: date | None) -> datetime | None:
-    return None if day is None else timezone.make_aware(datetime.combine(day, time.min))
+def aware_datetime(day: date, at: time = time.min) -> datetime:
+    """A date picked in a form, at `at` (midnight by default) in the current time zone."""
+    return timezone.make_aware(datetime.combine(day, at))
+
+
+# OAuth consent (accounts/views/oauth.py)
+
+
+class ConsentForm(AllowForm):
+    """DOT's hidden authorization fields, plus the organization, an optional project and the scopes.
+
+    Choices come from the signed-in person's memberships only; the service re-checks all of it.
+    """
+
+    organization = forms.ChoiceField(label=_("Organization"), required=False)
+    project = forms.ChoiceField(
+        label=_("Limit to one project"),
+        required=False,
+        help_text=_("Leave on “All projects” to let the app see every project your role can see."),
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Permissions"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        organizations: Iterable[tuple[Organization, Role]] = (),
+        projects: Iterable[Project] = (),
+        requested_scopes: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        orgs = list(organizations)
+        self.fields["organization"].choices = [
+            ("", _("Choose an organization…")),
+            *((org.slug, f"{org.name} ({role.label})") for org, role in orgs),
+        ]
+        if len(orgs) == 1 and not self.is_bound:
+            self.initial["organization"] = orgs[0][0].slug
+        names = {org.pk: org.name for org, _role in orgs}
+        grouped: dict[str, list[tuple[str, str]]] = {}
+        for project in projects:
+            grouped.setdefault(names.get(project.organization_id, ""), []).append(
+                (f"{project.organization.slug}/{project.slug}", project.name)
+            )
+        self.fields["project"].choices = [("", _("All projects")), *grouped.items()]
+        requested = list(requested_scopes)
+        self.fields["scopes"].choices = [(p.value, p.label) for p in TOKEN_SCOPES if p.value in requested]
+        if not self.is_bound:
+            self.initial["scopes"] = requested
+
+    def clean_project(self) -> str:
+        """The project slug, if it belongs to the chosen organization (`org/slug` in the form)."""
+        value = self.cleaned_data.get("project") or ""
+        if not value:
+            return ""
+        org_slug, _sep, project_slug = value.partition("/")
+        if org_slug != self.data.get("organization"):
+            raise forms.ValidationError(_("That project belongs to another organization."))
+        return project_slug

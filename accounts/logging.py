@@ -3,20 +3,20 @@
 import logging
 import re
 
-# sk-… API keys, wat_/wrt_ OAuth tokens, bearer headers, and secrets passed as query parameters.
-SECRET_PATTERN = re.compile(
-    r"(?P<bearer>(?i:bearer)\s+)\S+"
-    r"|\b(?P<prefix>sk-|wat_|wrt_)[A-Za-z0-9_\-]{8,}"
-    r"|(?P<param>[?&](?i:api_key|apikey|key|token|access_token|refresh_token|code|password)=)[^&\s\"']+"
-)
+from accounts.secrecy import LOG_SECRET
+
+# The part of each match that stays readable: "Bearer ", "sk-", "?api_key=", "/invitations/".
+_KEPT = ("bearer", "prefix", "param", "invitation")
 
 
 def redact(text: str) -> str:
+    """The text with every secret (keys, tokens, secret parameters, invitation links) replaced."""
+
     def replace(match: re.Match[str]) -> str:
-        kept = match.group("bearer") or match.group("prefix") or match.group("param") or ""
+        kept = next((match.group(name) for name in _KEPT if match.group(name)), "")
         return f"{kept}[REDACTED]"
 
-    return SECRET_PATTERN.sub(replace, text)
+    return LOG_SECRET.sub(replace, text)
 
 
 class RedactSecretsFilter(logging.Filter):

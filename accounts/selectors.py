@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Case, Count, F, Max, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Greatest, Lower
 from django.utils import timezone
@@ -62,6 +63,14 @@ def member_get(*, principal: Principal, public_id: str) -> Membership:
     return Membership.objects.visible_to(principal).select_related("user").get(public_id=public_id)
 
 
+def member_get_by_email(*, principal: Principal, email: str) -> Membership:
+    """The member with this email (any case); someone who is not a member is DoesNotExist."""
+    principal.require(Permission.MEMBERS_READ)
+    # Emails are stored lowercased (user_create), so an exact, indexed match does.
+    members = Membership.objects.visible_to(principal).select_related("user")
+    return members.get(user__email=email.strip().lower())
+
+
 def owner_count(*, org: Organization) -> int:
     return Membership.objects.for_org(org).filter(role=Role.OWNER).count()
 
@@ -90,7 +99,7 @@ def invitation_get_by_token_hash(*, token_hash: str) -> Invitation:
 def project_list(*, principal: Principal, include_archived: bool = False) -> QuerySet[Project]:
     """Projects the principal can see, active first, with document counts and last activity."""
     principal.require(Permission.PROJECTS_READ)
-    queryset = Project.objects.visible_to(principal)
+    queryset: QuerySet[Project] = Project.objects.visible_to(principal)
     if not include_archived:
         queryset = queryset.filter(archived_at__isnull=True)
     return queryset.annotate(
@@ -100,10 +109,28 @@ def project_list(*, principal: Principal, include_archived: bool = False) -> Que
     ).order_by(F("archived_at").asc(nulls_first=True), Lower("name"), "id")  # PostgreSQL sorts NULLs last
 
 
+def project_choices(*, principal: Principal) -> QuerySet[Project]:
+    """Active projects by name, for a dropdown: no counts, no joins."""
+    principal.require(Permission.PROJECTS_READ)
+    return (
+        Project.objects.visible_to(principal)
+        .filter(archived_at__isnull=True)
+        .only("id", "organization_id", "slug", "name")
+        .order_by(Lower("name"), "id")
+    )
+
+
 def project_get(*, principal: Principal, slug: str) -> Project:
     """One visible project by slug; another organization's project is DoesNotExist."""
     principal.require(Permission.PROJECTS_READ)
     return Project.objects.visible_to(principal).get(slug=slug)
+
+
+def project_restricted_to(*, principal: Principal) -> Project | None:
+    """The one project a restricted credential can see (no scope needed: it describes the token)."""
+    if principal.project_id is None:
+        return None
+    return Project.objects.visible_to(principal).filter(pk=principal.project_id).first()
 
 
 def project_get_for_documents(*, principal: Principal, slug: str, write: bool = False) -> Project:
@@ -128,6 +155,39 @@ def document_get(*, principal: Principal, public_id: str) -> Document:
         .select_related("project", "created_by", "updated_by")
         .get(public_id=public_id)
     )
+
+
+def document_list_all(*, principal: Principal) -> QuerySet[Document]:
+    """Every visible document of the organization (all visible projects), most recently updated first."""
+    principal.require(Permission.DOCUMENTS_READ)
+    return Document.objects.visible_to(principal).select_related("project").order_by("-updated_at", "-id")
+
+
+def document_search(
+    *, principal: Principal, query: str, project: Project | None = None
+) -> QuerySet[Document]:
+    """Visible documents matching `query`, best first: PostgreSQL full-text search, else a substring match."""
+    principal.require(Permission.DOCUMENTS_READ)
+    queryset = Document.objects.visible_to(principal).select_related("project")
+    if project is not None:
+        queryset = queryset.filter(project_id=project.pk)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        # Titles weigh more than bodies; websearch syntax ("quoted phrase", -excluded, or).
+        vector = SearchVector("title", weight="A", config="english") + SearchVector(
+            "body", weight="B", config="english"
+        )
+        search = SearchQuery(query, search_type="websearch", config="english")
+        return (
+            queryset.annotate(search=vector, rank=SearchRank(vector, search))
+            .filter(search=search)
+            .order_by("-rank", "-updated_at", "-id")
+        )
+    matches = Q()
+    for word in query.split():
+        matches &= Q(title__icontains=word) | Q(body__icontains=word)
+    return queryset.filter(matches).order_by("-updated_at", "-id")
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import secrets
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,7 +23,10 @@ from accounts.audit import AuditAction, audit_record
 from accounts.models import AuditEvent, Document, Invitation, Membership, Organization, Project, User
 from accounts.permissions import Permission, Role, can_assign_role
 from accounts.principal import Principal
+from accounts.secrecy import token_digest
 from accounts.selectors import AuditFilters, audit_event_list, invitation_get_by_token_hash, owner_count
+
+logger = logging.getLogger(__name__)
 
 
 def _save(instance: Any, *, exclude: list[str] | None = None) -> None:
@@ -63,13 +67,15 @@ def _unique_org_slug(name: str) -> str:
     return slug
 
 
+def _org_slug_taken() -> ValidationError:
+    return ValidationError({"slug": _("Another organization already uses this address. Choose another one.")})
+
+
 def _ensure_org_slug_available(slug: str) -> None:
     if slug in RESERVED_ORG_SLUGS:
         raise ValidationError({"slug": _("This address is reserved. Choose another one.")})
     if Organization.objects.filter(slug=slug).exists():
-        raise ValidationError(
-            {"slug": _("Another organization already uses this address. Choose another one.")}
-        )
+        raise _org_slug_taken()
 
 
 @transaction.atomic
@@ -81,7 +87,11 @@ def organization_create(
     if slug:
         _ensure_org_slug_available(slug)
     org = Organization(name=name.strip(), slug=slug or _unique_org_slug(name))
-    _save(org)
+    try:
+        with transaction.atomic():  # a savepoint: the unique index decides a race the checks lost
+            _save(org)
+    except IntegrityError:
+        raise _org_slug_taken() from None
     Membership.objects.create(organization=org, user=user, role=Role.OWNER)
     principal = Principal(user=user, organization=org, role=Role.OWNER, ip=ip, user_agent=user_agent)
     audit_record(principal=principal, action=AuditAction.ORG_CREATED, target=org, data={"slug": org.slug})
@@ -110,13 +120,13 @@ def _valid_role(role: Role | str) -> Role:
         raise ValidationError({"role": _("Choose one of the roles offered.")}) from None
 
 
-def _invitation_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @transaction.atomic
 def member_invite(*, principal: Principal, email: str, role: Role) -> tuple[Invitation, str]:
-    """Invite someone by email; returns the invitation and its one-time accept link."""
+    """Invite someone by email; returns the invitation and its one-time accept link.
+
+    The email goes out once the invitation has committed; `invitation.email_sent` then says whether
+    the mail server took it (None while the transaction is still open).
+    """
     principal.require(Permission.MEMBERS_MANAGE)
     role = _valid_role(role)
     if not can_assign_role(actor_role=principal.role, current=None, new=role):
@@ -125,16 +135,28 @@ def member_invite(*, principal: Principal, email: str, role: Role) -> tuple[Invi
     org = principal.organization
     if Membership.objects.for_org(org).filter(user__email=email).exists():
         raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}})
-    # A new invitation replaces any pending one for the same address.
-    Invitation.objects.for_org(org).filter(
-        email=email, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    # A new invitation replaces any pending one for the same address; each replaced one is audited.
+    replaced = (
+        Invitation.objects.for_org(org)
+        .select_for_update()
+        .filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True)
+    )
+    for old in replaced:
+        old.revoked_at = timezone.now()
+        old.save(update_fields=["revoked_at"])
+        audit_record(
+            principal=principal,
+            action=AuditAction.INVITATION_REVOKED,
+            target=old,
+            target_label=email,
+            data={"replaced": True},
+        )
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         organization=org,
         email=email,
         role=role,
-        token_hash=_invitation_token_hash(token),
+        token_hash=token_digest(token),
         invited_by=principal.user,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
@@ -147,18 +169,26 @@ def member_invite(*, principal: Principal, email: str, role: Role) -> tuple[Invi
         data={"email": email, "role": str(role)},
     )
     link = settings.PUBLIC_URL + reverse("accounts:invitation_accept", kwargs={"token": token})
-    transaction.on_commit(lambda: _send_invitation_email(invitation, link))
+    # robust: the invitation is committed by then, and a mail failure must not turn that into an error.
+    transaction.on_commit(partial(_send_invitation_email, invitation, link), robust=True)
     return invitation, link
 
 
 def _send_invitation_email(invitation: Invitation, link: str) -> None:
     context = {"invitation": invitation, "organization": invitation.organization, "link": link}
-    send_mail(
-        subject=_("You are invited to %(org)s on Gatehouse") % {"org": invitation.organization.name},
-        message=render_to_string("accounts/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
+    try:
+        send_mail(
+            subject=_("You are invited to %(org)s on Gatehouse") % {"org": invitation.organization.name},
+            message=render_to_string("accounts/email/invitation.txt", context),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
+    except Exception:
+        # Logged without the link (a secret); whoever invited is told, and inviting again replaces it.
+        logger.exception("could not send the email of invitation %s", invitation.public_id)
+        invitation.email_sent = False
+    else:
+        invitation.email_sent = True
 
 
 @transaction.atomic
@@ -193,7 +223,7 @@ class InvitationInvalid(Exception):
 
 def invitation_get_pending(*, token: str) -> Invitation:
     try:
-        invitation = invitation_get_by_token_hash(token_hash=_invitation_token_hash(token))
+        invitation = invitation_get_by_token_hash(token_hash=token_digest(token))
     except Invitation.DoesNotExist:
         raise InvitationInvalid from None
     if not invitation.is_pending:
@@ -209,10 +239,16 @@ def invitation_accept(*, user: User, token: str, ip: str | None = None, user_age
     if not invitation.is_pending:
         raise InvitationInvalid.for_invitation(invitation)
     org = invitation.organization
-    membership = Membership.objects.for_org(org).filter(user=user).first()
+    membership = _membership_of(org, user)
     already_member = membership is not None
     if membership is None:
-        membership = Membership.objects.create(organization=org, user=user, role=invitation.role)
+        try:
+            with transaction.atomic():  # a savepoint, so the transaction survives a lost race
+                membership = Membership.objects.create(organization=org, user=user, role=invitation.role)
+        except IntegrityError:
+            # They joined through another invitation at the same moment: a member either way.
+            membership = Membership.objects.for_org(org).get(user=user)
+            already_member = True
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
@@ -233,6 +269,10 @@ def invitation_accept(*, user: User, token: str, ip: str | None = None, user_age
         },
     )
     return membership
+
+
+def _membership_of(org: Organization, user: User) -> Membership | None:
+    return Membership.objects.for_org(org).filter(user=user).first()
 
 
 def _lock_membership(principal: Principal, membership: Membership) -> Membership:
@@ -297,6 +337,10 @@ def member_remove(*, principal: Principal, membership: Membership) -> None:
         target_label=membership.user.email,
         data={"role": membership.role},
     )
+    # Apps the member connected to this organization stop at once (each revocation audited).
+    from accounts.oauth import connections_revoke_for_member  # DOT needs the app registry ready
+
+    connections_revoke_for_member(principal=principal, membership=membership)
     membership.delete()
 
 
@@ -316,7 +360,7 @@ def project_create(*, principal: Principal, name: str, slug: str = "", descripti
         created_by=principal.user,
     )
     _ensure_unique_project_slug(project)
-    _save(project)
+    _save_project(project)
     audit_record(
         principal=principal, action=AuditAction.PROJECT_CREATED, target=project, data={"slug": project.slug}
     )
@@ -328,30 +372,41 @@ def _ensure_unique_project_slug(project: Project) -> None:
         raise ValidationError({"slug": _("Enter a slug of letters, numbers, hyphens or underscores.")})
     clash = Project.objects.for_org(project.organization).filter(slug=project.slug).exclude(pk=project.pk)
     if clash.exists():
-        # Name the slug: on create it may have been made from the name, not typed.
-        raise ValidationError(
-            {
-                "slug": _("Another project in this organization already uses the slug “%(slug)s”.")
-                % {"slug": project.slug}
-            }
-        )
+        raise _project_slug_taken(project.slug)
+
+
+def _project_slug_taken(slug: str) -> ValidationError:
+    # Name the slug: on create it may have been made from the name, not typed.
+    return ValidationError(
+        {"slug": _("Another project in this organization already uses the slug “%(slug)s”.") % {"slug": slug}}
+    )
+
+
+def _save_project(project: Project) -> None:
+    # created_by is NULL once its user is gone (SET_NULL) and is not an edit's business.
+    try:
+        with transaction.atomic():  # a savepoint: the unique constraint decides a race the check lost
+            _save(project, exclude=["created_by"])
+    except IntegrityError:
+        raise _project_slug_taken(project.slug) from None
 
 
 @transaction.atomic
 def project_update(
     *, principal: Principal, project: Project, name: str, slug: str, description: str
 ) -> Project:
+    """Edit a project; the returned project's `changed` says whether anything was saved."""
     principal.require(Permission.PROJECTS_WRITE)
     project = Project.objects.visible_to(principal).select_for_update().get(pk=project.pk)
     before = {"name": project.name, "slug": project.slug, "description": project.description}
     project.name, project.slug, project.description = name.strip(), slug.strip(), description.strip()
     after = {"name": project.name, "slug": project.slug, "description": project.description}
     changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    project.changed = bool(changes)
     if not changes:
         return project  # saving anyway would move updated_at for nothing
     _ensure_unique_project_slug(project)
-    # created_by is NULL once its user is gone (SET_NULL) and is not this edit's business.
-    _save(project, exclude=["created_by"])
+    _save_project(project)
     audit_record(principal=principal, action=AuditAction.PROJECT_UPDATED, target=project, data=changes)
     return project
 
@@ -404,6 +459,7 @@ def document_create(*, principal: Principal, project: Project, title: str, body:
 
 @transaction.atomic
 def document_update(*, principal: Principal, document: Document, title: str, body: str) -> Document:
+    """Edit a document; the returned document's `changed` says whether anything was saved."""
     principal.require(Permission.DOCUMENTS_WRITE)
     document = (
         Document.objects.visible_to(principal)
@@ -413,6 +469,7 @@ def document_update(*, principal: Principal, document: Document, title: str, bod
     )
     _ensure_project_writable(document.project)
     changed = sorted(k for k, v in (("title", title.strip()), ("body", body)) if getattr(document, k) != v)
+    document.changed = bool(changed)
     if not changed:
         return document
     old_title = document.title

@@ -21,7 +21,9 @@ urlpatterns = [
     path("password-reset/done/", auth.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     # Organizations, members, invitations (accounts/views/orgs.py)
     path("organizations/new/", orgs.OrganizationCreateView.as_view(), name="org_create"),
-    path("invitations/<str:token>/", orgs.InvitationAcceptView.as_view(), name="invitation_accept"),
+    # Before the token pattern, which "accept" would match. The emailed link redirects to it.
+    path("invitations/accept/", orgs.InvitationAcceptView.as_view(), name="invitation"),
+    path("invitations/<str:token>/", orgs.InvitationLinkView.as_view(), name="invitation_accept"),
     path("orgs/<slug:org_slug>/", orgs.OrganizationHomeView.as_view(), name="org_home"),
     path("orgs/<slug:org_slug>/settings/", orgs.OrganizationSettingsView.as_view(), name="org_settings"),
     path("orgs/<slug:org_slug>/members/", orgs.MemberListView.as_view(), name="members"),

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 
 from accounts.models import Organization
 from accounts.permissions import Permission
@@ -16,6 +16,7 @@ from accounts.principal import Principal
 from accounts.selectors import principal_for_member
 
 T = TypeVar("T")
+USER_AGENT_MAX_LENGTH = 512  # AuditEvent.user_agent's max_length
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -24,7 +25,8 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def user_agent(request: HttpRequest) -> str:
-    return request.META.get("HTTP_USER_AGENT", "")[:512]
+    """The User-Agent header, cut to what the audit log keeps."""
+    return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]
 
 
 def or_404(fn: Callable[..., T], /, **kwargs: Any) -> T:
@@ -33,6 +35,20 @@ def or_404(fn: Callable[..., T], /, **kwargs: Any) -> T:
         return fn(**kwargs)
     except ObjectDoesNotExist:
         raise Http404 from None
+
+
+class ServiceFormMixin:
+    """A form whose valid data goes to one service; the service's ValidationError is shown on the form."""
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        try:
+            return self.save(form)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)  # type: ignore[attr-defined]
+
+    def save(self, form: Any) -> HttpResponse:
+        raise NotImplementedError
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -54,7 +70,7 @@ class OrgViewMixin(LoginRequiredMixin):
     principal: Principal
     request: HttpRequest
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         try:

@@ -1,22 +1,22 @@
 """Bearer authentication: `Authorization: Bearer sk-…` to a `Principal`.
 
-`principal_from_api_key()` is the one resolver, plain synchronous Python with no HTTP framework in
-it: the REST API calls it through `BearerAuthentication` below, and the MCP endpoint will call it
-(wrapped in `sync_to_async`). Every way a key can be wrong raises the same `InvalidToken`, so a
-caller cannot tell an unknown key from a revoked or expired one.
+`principal_from_api_key()` is the API-key resolver, plain synchronous Python with no HTTP framework
+in it; `accounts.bearer.resolve_bearer()` dispatches to it (and to OAuth access tokens) by prefix,
+for the REST API (`BearerAuthentication` below) and the MCP endpoint alike. Every way a key can be
+wrong raises the same `InvalidToken`, so a caller cannot tell an unknown key from a revoked or
+expired one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from accounts.bearer import InvalidToken, resolve_bearer
 from accounts.models import User
 from accounts.permissions import Role
 from accounts.principal import Channel, Credential, CredentialKind, Principal
@@ -26,12 +26,6 @@ from apikeys.selectors import apikey_get_for_authentication
 from apikeys.services import record_key_use
 
 LAST_USED_RESOLUTION = timedelta(seconds=60)
-
-
-class InvalidToken(Exception):
-    """The bearer token is malformed, unknown, revoked, expired, or its member left: one answer for all."""
-
-    description = _("The access token is malformed, unknown, expired or revoked.")
 
 
 def principal_from_api_key(*, token: str, channel: Channel, ip: str | None, user_agent: str) -> Principal:
@@ -63,17 +57,8 @@ def principal_from_api_key(*, token: str, channel: Channel, ip: str | None, user
     )
 
 
-# Bearer token prefixes and their resolvers. The OAuth issue adds its access tokens here.
-BearerResolver = Callable[..., Principal]
-BEARER_RESOLVERS: dict[str, BearerResolver] = {keys.PREFIX: principal_from_api_key}
-
-
-def principal_from_bearer(*, token: str, channel: Channel, ip: str | None, user_agent: str) -> Principal:
-    """Resolve any bearer token Gatehouse issues, by its prefix; raises InvalidToken."""
-    for prefix, resolver in BEARER_RESOLVERS.items():
-        if token.startswith(prefix):
-            return resolver(token=token, channel=channel, ip=ip, user_agent=user_agent)
-    raise InvalidToken
+# Kept for callers of the earlier name: every bearer token goes through accounts.bearer.
+principal_from_bearer = resolve_bearer
 
 
 class BearerTokenInvalid(exceptions.AuthenticationFailed):
@@ -98,7 +83,7 @@ class BearerAuthentication(BaseAuthentication):
         except UnicodeDecodeError:
             raise BearerTokenInvalid from None
         try:
-            principal = principal_from_bearer(
+            principal = resolve_bearer(
                 token=token,
                 channel=self.channel,
                 ip=request.META.get("REMOTE_ADDR") or None,

@@ -7,10 +7,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import aware_datetime
 from accounts.models import Project
 from accounts.permissions import READ_ONLY_SCOPES, TOKEN_SCOPES, Permission
 from accounts.principal import Principal
-from accounts.selectors import project_list
+from accounts.selectors import project_choices
 
 PRESET_READ, PRESET_FULL, PRESET_CUSTOM = "read", "full", "custom"
 EXPIRY_NEVER, EXPIRY_CUSTOM = "never", "custom"
@@ -29,7 +30,12 @@ OVERLAP_CHOICES = [
 ]
 
 
-class ApiKeyCreateForm(forms.Form):
+class _ShownOnceForm(forms.Form):
+    # Issued with the form and spent by the key it creates: a reload of the result creates nothing.
+    nonce = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class ApiKeyCreateForm(_ShownOnceForm):
     name = forms.CharField(
         label=_("Name"),
         max_length=100,
@@ -37,7 +43,7 @@ class ApiKeyCreateForm(forms.Form):
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
     )
     project: forms.ModelChoiceField[Project] = forms.ModelChoiceField(
-        label=_("Projects"),
+        label=_("Project"),
         queryset=None,
         required=False,
         to_field_name="slug",
@@ -59,7 +65,7 @@ class ApiKeyCreateForm(forms.Form):
     def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.principal = principal
-        self.fields["project"].queryset = project_list(principal=principal)  # type: ignore[attr-defined]
+        cast(forms.ModelChoiceField, self.fields["project"]).queryset = project_choices(principal=principal)
         self.allowed = [scope for scope in TOKEN_SCOPES if principal.can(scope)]
         self.unavailable = [scope for scope in TOKEN_SCOPES if scope not in self.allowed]
         self.read_scopes = [scope for scope in READ_ONLY_SCOPES if scope in self.allowed]
@@ -99,7 +105,7 @@ class ApiKeyCreateForm(forms.Form):
                 self.add_error("expires_on", _("Pick a day after today."))
                 return None
             # Valid through the chosen day, to its last microsecond.
-            return timezone.make_aware(datetime.combine(day, time.max))
+            return aware_datetime(day, time.max)
         return timezone.now() + timedelta(days=int(expiry))
 
     def access_options(self) -> list[dict[str, Any]]:
@@ -108,7 +114,7 @@ class ApiKeyCreateForm(forms.Form):
         return [{"radio": radio, "scopes": presets.get(radio.data["value"], [])} for radio in self["access"]]
 
 
-class ApiKeyRollForm(forms.Form):
+class ApiKeyRollForm(_ShownOnceForm):
     overlap = forms.TypedChoiceField(
         label=_("Keep the old key working for"),
         choices=OVERLAP_CHOICES,

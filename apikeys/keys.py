@@ -7,10 +7,11 @@ Only `digest()` (SHA-256) and `hint()` are ever stored; the plaintext is shown o
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import zlib
+
+from accounts.secrecy import token_digest
 
 PREFIX = "sk-"
 RANDOM_BYTES = 32  # 256 bits
@@ -49,7 +50,7 @@ def has_valid_checksum(token: str) -> bool:
 
 def digest(token: str) -> str:
     """What is stored and looked up: the SHA-256 of the whole key, hex."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    return token_digest(token)
 
 
 def hint(token: str) -> str:

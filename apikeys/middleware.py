@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
@@ -11,10 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
-CREDENTIAL_PARAMETERS = frozenset({"api_key", "apikey", "key", "token", "access_token"})
-# Anything shaped like a Gatehouse secret, whatever the parameter is called. An sk- key's body has no
-# hyphen, so a slug such as "sk-learn-notes" is not mistaken for one.
-SECRET_VALUE = re.compile(r"\b(?:sk-[0-9A-Za-z]{40,}|wat_[A-Za-z0-9_\-]{20,}|wrt_[A-Za-z0-9_\-]{20,})")
+from accounts.secrecy import CREDENTIAL_PARAMETERS, SECRET_VALUE
 
 
 def credential_in_query(query_string: str) -> str | None:

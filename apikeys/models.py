@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -9,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.ids import PublicIdField
 from accounts.permissions import READ_ONLY_SCOPES, TOKEN_SCOPES
-from accounts.tenancy import OrgOwnedModel
+from accounts.tenancy import OrgOwnedModel, OrgScopedManager, OrgScopedQuerySet
 
 IDLE_AFTER = timedelta(days=90)
 EXPIRING_WITHIN = timedelta(days=7)
@@ -20,6 +21,33 @@ class ApiKeyStatus(models.TextChoices):
     ROLLED = "rolled", _("Rolled")  # replaced, still valid until the end of the overlap
     EXPIRED = "expired", _("Expired")
     REVOKED = "revoked", _("Revoked")
+
+
+class ApiKeyQuerySet(OrgScopedQuerySet["ApiKey"]):
+    def valid(self) -> ApiKeyQuerySet:
+        """Keys that work now (active, or rolled and within their overlap): `ApiKey.is_valid_at` in SQL."""
+        return self.filter(_valid_q(timezone.now()))
+
+    def invalid(self) -> ApiKeyQuerySet:
+        """Revoked and expired keys."""
+        return self.exclude(_valid_q(timezone.now()))
+
+
+def _valid_q(now: datetime) -> models.Q:
+    # The same rule as ApiKey.status_at(): not revoked, and not past its expiry.
+    return models.Q(revoked_at__isnull=True) & (
+        models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+    )
+
+
+class ApiKeyManager(OrgScopedManager["ApiKey"]):
+    _queryset_class = ApiKeyQuerySet  # type: ignore[assignment]
+
+    def for_org(self, org: Any) -> ApiKeyQuerySet:
+        return super().for_org(org)  # type: ignore[return-value]
+
+    def visible_to(self, principal: Any) -> ApiKeyQuerySet:
+        return super().visible_to(principal)  # type: ignore[return-value]
 
 
 class ApiKey(OrgOwnedModel):
@@ -60,6 +88,8 @@ class ApiKey(OrgOwnedModel):
     )
     # Set once the expiry sweep has recorded `apikey.expired`, so it is recorded exactly once.
     expiry_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects: ApiKeyManager = ApiKeyManager()  # type: ignore[assignment]
 
     project_lookup = "project_id"
 
@@ -110,10 +140,6 @@ class ApiKey(OrgOwnedModel):
         if scopes == {p.value for p in READ_ONLY_SCOPES}:
             return str(_("Read-only"))
         return ""
-
-    @property
-    def never_used(self) -> bool:
-        return self.last_used_at is None
 
     @property
     def is_idle(self) -> bool:

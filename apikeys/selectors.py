@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Membership, Organization
 from accounts.permissions import Permission, Role
-from accounts.principal import CredentialKind, Principal
-from apikeys.models import ApiKey
+from accounts.principal import CredentialKind, MissingPermission, Principal
+from apikeys.models import ApiKey, ApiKeyQuerySet
 
 
-def _valid_q() -> Q:
-    return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+def apikey_visible(*, principal: Principal) -> ApiKeyQuerySet:
+    """Keys the principal may see: every key of the organization for managers, else their own.
 
-
-def apikey_visible(*, principal: Principal) -> QuerySet[ApiKey]:
-    """Keys the principal may see: every key of the organization for managers, else their own."""
-    principal.require(Permission.KEYS_CREATE)
+    Everyone sees their own keys whatever their role today: a member demoted to viewer cannot create
+    keys any more, but must still find, and revoke, the ones that act for them.
+    """
+    if principal.scopes is not None:
+        # Keys are managed in the dashboard, signed in; no token scope reaches them.
+        raise MissingPermission(Permission.KEYS_MANAGE)
     queryset = ApiKey.objects.visible_to(principal)
     if not principal.can(Permission.KEYS_MANAGE):
         queryset = queryset.filter(created_by_id=principal.user.pk)
@@ -27,7 +29,7 @@ def apikey_visible(*, principal: Principal) -> QuerySet[ApiKey]:
 def apikey_list(*, principal: Principal, valid: bool = True) -> QuerySet[ApiKey]:
     """Valid keys (or, with valid=False, revoked and expired ones) newest first, ready for the list page."""
     queryset = apikey_visible(principal=principal)
-    queryset = queryset.filter(_valid_q()) if valid else queryset.exclude(_valid_q())
+    queryset = queryset.valid() if valid else queryset.invalid()
     return queryset.select_related("project", "created_by", "revoked_by", "replaced_by").order_by(
         "-created_at", "-id"
     )
@@ -35,7 +37,7 @@ def apikey_list(*, principal: Principal, valid: bool = True) -> QuerySet[ApiKey]
 
 def apikey_count_invalid(*, principal: Principal) -> int:
     """How many revoked or expired keys the principal can see, for the list page's second tab."""
-    return apikey_visible(principal=principal).exclude(_valid_q()).count()
+    return apikey_visible(principal=principal).invalid().count()
 
 
 def apikey_get(*, principal: Principal, public_id: str) -> ApiKey:

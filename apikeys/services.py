@@ -93,19 +93,24 @@ def apikey_create(
     )
     key.full_clean()
     key.save()
+    _audit_created(principal, key)
+    return key, plaintext
+
+
+def _audit_created(principal: Principal, key: ApiKey, **extra: Any) -> None:
     audit_record(
         principal=principal,
         action=AuditAction.APIKEY_CREATED,
         target=key,
-        project=project,
+        project=key.project,
         data=_key_data(
             key,
-            scopes=scope_list,
-            project=project.slug if project else None,
-            expires_at=_iso(expires_at),
+            scopes=key.scopes,
+            project=key.project.slug if key.project else None,
+            expires_at=_iso(key.expires_at),
+            **extra,
         ),
     )
-    return key, plaintext
 
 
 @transaction.atomic
@@ -132,7 +137,7 @@ def apikey_roll(*, principal: Principal, key: ApiKey, overlap: timedelta) -> tup
         name=old.name,
         digest=keys.digest(plaintext),
         hint=keys.hint(plaintext),
-        project_id=old.project_id,
+        project=old.project,
         scopes=scope_list,
         created_by=principal.user,
         created_at=now,
@@ -147,25 +152,12 @@ def apikey_roll(*, principal: Principal, key: ApiKey, overlap: timedelta) -> tup
     # With no overlap the roll itself is the expiry: the sweep has nothing left to record.
     old.expiry_recorded_at = now if overlap == timedelta(0) else None
     old.save(update_fields=["expires_at", "replaced_by", "expiry_recorded_at"])
-    project = old.project
-    audit_record(
-        principal=principal,
-        action=AuditAction.APIKEY_CREATED,
-        target=new,
-        project=project,
-        data=_key_data(
-            new,
-            scopes=scope_list,
-            project=project.slug if project else None,
-            expires_at=_iso(new.expires_at),
-            rolled_from=old.public_id,
-        ),
-    )
+    _audit_created(principal, new, rolled_from=old.public_id)
     audit_record(
         principal=principal,
         action=AuditAction.APIKEY_ROLLED,
         target=old,
-        project=project,
+        project=old.project,
         data=_key_data(
             old,
             new_key=new.public_id,

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
+    "corsheaders",
     "axes",
     "accounts",
     "apikeys",
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a key in a URL is refused before anything else sees (or logs) the request.
     "apikeys.middleware.QueryStringCredentialMiddleware",
+    # Answers CORS preflights for the OAuth endpoints only (CORS_URLS_REGEX).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,6 +139,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+# Count "Ann@X.com" and "ann@x.com" as one account, or case variants would dodge the lockout.
+AXES_USERNAME_CALLABLE = "accounts.forms.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
@@ -201,6 +206,8 @@ LOGGING = {
         "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
         "uvicorn.error": {"filters": ["redact_secrets"], "handlers": [], "level": "INFO", "propagate": True},
         "uvicorn.access": {"filters": ["redact_secrets"], "handlers": [], "level": "INFO", "propagate": True},
+        # The MCP SDK logs every stateless request ("Terminating session: None") at INFO.
+        "mcp": {"level": "WARNING"},
     },
 }
 
@@ -209,21 +216,82 @@ AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=100_000)
 INVITATION_TTL_DAYS = 7
 
 # django-oauth-toolkit: the swapped models live in `accounts` (all five in one app, decided before
-# migration 0001). The authorization-server settings proper arrive with the OAuth issue.
+# migration 0001). Gatehouse is the OAuth 2.1 authorization server of its own MCP endpoint
+# (docs/oauth.md): issuer PUBLIC_URL, resource PUBLIC_URL/mcp, PKCE S256 only, hashed tokens.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "accounts.OAuthApplication"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "accounts.OAuthAccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "accounts.OAuthRefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "accounts.OAuthIDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "accounts.OAuthGrant"
+MCP_RESOURCE_URL = PUBLIC_URL + "/mcp"
 OAUTH2_PROVIDER = {
-    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
-    "PKCE_REQUIRED": True,
-    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "OAUTH2_VALIDATOR_CLASS": "accounts.oauth_validators.GatehouseOAuth2Validator",
+    "OAUTH2_SERVER_CLASS": "accounts.oauth_validators.GatehouseServer",
+    "SCOPES_BACKEND_CLASS": "accounts.oauth_validators.TokenScopes",
+    "ACCESS_TOKEN_GENERATOR": "accounts.oauth_validators.access_token_generator",
+    "REFRESH_TOKEN_GENERATOR": "accounts.oauth_validators.refresh_token_generator",
+    # One issuer string everywhere: RFC 8414 metadata, the RFC 9207 `iss` and the MCP metadata.
+    "OIDC_ISS_ENDPOINT": PUBLIC_URL,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ROTATE_REFRESH_TOKEN": True,
+    # DOT's own grace period must stay 0 with hashed storage (oauth2_provider.E001); the retry
+    # window below is Gatehouse's replacement (accounts/oauth_validators.py, docs/oauth.md).
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    # http is allowed for loopback redirects only: OAuthApplication.clean() refuses other http hosts.
+    "ALLOWED_REDIRECT_URI_SCHEMES": [
+        "https",
+        "http",
+        *env.list("OAUTH_REDIRECT_URI_SCHEMES", default=["cursor", "vscode", "vscode-insiders", "windsurf"]),
+    ],
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "CIMD_ENABLED": env.bool("OAUTH_CIMD_ENABLED", default=True),
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["none", "client_secret_basic", "client_secret_post"],
 }
+# W008 flags `http` in ALLOWED_REDIRECT_URI_SCHEMES; it is there for loopback redirects of native MCP
+# clients (RFC 8252) only, and OAuthApplication.clean() refuses every other http host.
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "oauth2_provider.W008"]
+# A refresh token retried this soon after its rotation (a lost response, two windows of one client)
+# gets a fresh pair instead of revoking the whole family.
+OAUTH_REFRESH_RETRY_SECONDS = env.int("OAUTH_REFRESH_RETRY_SECONDS", default=30)
+# Anonymous dynamic client registration, per client IP (django-ratelimit syntax).
+OAUTH_DCR_RATE = env.str("OAUTH_DCR_RATE", default="20/h")
+# `manage.py oauth_clear_unused` removes registered apps never used for this many days.
+OAUTH_UNUSED_CLIENT_DAYS = env.int("OAUTH_UNUSED_CLIENT_DAYS", default=30)
+
+# CORS, for browser-based MCP clients: only the credential-less OAuth endpoints, never with cookies.
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_URLS_REGEX = (
+    r"^/(\.well-known/oauth-authorization-server(/.*)?|oauth/(token|register|revoke|introspect)/)$"
+)
+
+# The MCP endpoint (mcpserver/, routed by config/asgi.py around Django). Its Host header is checked
+# against ALLOWED_HOSTS like Django's own views; browser Origins must be PUBLIC_URL, another allowed
+# host with PUBLIC_URL's scheme, or listed in MCP_ALLOWED_ORIGINS. Rates are "<count>/<sec|min|hour>",
+# counted in the cache (Redis when REDIS_URL is set, so every worker shares them).
+MCP_RESOURCE_URL = f"{PUBLIC_URL}/mcp"
+MCP_MAX_BODY_BYTES = env.int("MCP_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+MCP_RATE_LIMIT_PER_CREDENTIAL = env.str("MCP_RATE_LIMIT_PER_CREDENTIAL", default="300/min")
+MCP_RATE_LIMIT_PER_ORG = env.str("MCP_RATE_LIMIT_PER_ORG", default="1200/min")
+MCP_ALLOWED_ORIGINS = [PUBLIC_URL, *env.list("MCP_ALLOWED_ORIGINS", default=[])]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

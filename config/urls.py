@@ -1,8 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import oauth_urls
+from accounts.views.oauth import MetadataView
+
 urlpatterns = [
     path("", include("accounts.urls")),
+    # OAuth 2.1 authorization server (docs/oauth.md): issuer PUBLIC_URL, endpoints under /oauth/.
+    path(".well-known/oauth-authorization-server", MetadataView.as_view(), name="oauth-server-metadata"),
+    path("oauth/", include((oauth_urls.provider_patterns, "oauth2_provider"))),
+    path("", include(oauth_urls)),
     path("orgs/<slug:org_slug>/keys/", include("apikeys.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

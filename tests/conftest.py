@@ -7,6 +7,7 @@ from accounts.models import Membership, Organization, User
 from accounts.permissions import Role
 from accounts.principal import Principal
 from tests.factories import MembershipFactory, OrganizationFactory, principal_for
+from tests.live import live_server_url  # noqa: F401 - the shared live-server fixture
 
 
 @pytest.fixture

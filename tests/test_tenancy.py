@@ -1,8 +1,8 @@
 """The tenancy rule, checked across the code base rather than feature by feature.
 
 1. Every org-owned model refuses a query that does not name its organization.
-2. Every selector in accounts/selectors.py is run against a second organization's rows, and a new
-   selector without such a case fails `test_every_selector_has_a_cross_tenant_case`.
+2. Every selector (accounts/selectors.py, apikeys/selectors.py) is run against a second organization's
+   rows, and a new selector without such a case fails `test_every_selector_has_a_cross_tenant_case`.
 3. Application code does not reach for the unscoped managers, except in a short list of places
    that explain why they must.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,11 @@ from django.utils import timezone
 from accounts import selectors
 from accounts.models import AuditEvent, Document, Invitation, Membership, Organization, Project, User
 from accounts.permissions import Role
-from accounts.principal import Principal
+from accounts.principal import Credential, CredentialKind, Principal
 from accounts.tenancy import OrgOwnedModel, OrgScopedManager, UnscopedQueryError
+from apikeys import keys
+from apikeys import selectors as apikey_selectors
+from apikeys.models import ApiKey
 from tests.factories import (
     AuditEventFactory,
     DocumentFactory,
@@ -116,6 +119,10 @@ class World:
     other_invitation: Invitation
     event: AuditEvent
     other_event: AuditEvent
+    owner: Membership
+    key: ApiKey
+    other_key: ApiKey
+    other_plaintext: str
 
 
 def invitation(org: Organization, token_hash: str) -> Invitation:
@@ -128,9 +135,25 @@ def invitation(org: Organization, token_hash: str) -> Invitation:
     )
 
 
+def api_key(membership: Membership) -> tuple[ApiKey, str]:
+    """A key row written directly: apikey_create() would add audit events to the world."""
+    plaintext = keys.generate()
+    key = ApiKey.objects.create(
+        organization=membership.organization,
+        name="CI",
+        digest=keys.digest(plaintext),
+        hint=keys.hint(plaintext),
+        scopes=["projects:read"],
+        created_by=membership.user,
+    )
+    return key, plaintext
+
+
 @pytest.fixture
 def world(org: Organization, other_org: Organization, owner_membership: Membership) -> World:
-    MembershipFactory(organization=other_org, role=Role.OWNER)
+    other_owner = MembershipFactory(organization=other_org, role=Role.OWNER)
+    key, _ = api_key(owner_membership)
+    other_key, other_plaintext = api_key(other_owner)
     # The same project slug in both organizations: a lookup by slug alone would pick either.
     project = ProjectFactory(organization=org, slug="handbook")
     other_project = ProjectFactory(organization=other_org, slug="handbook")
@@ -148,6 +171,10 @@ def world(org: Organization, other_org: Organization, owner_membership: Membersh
         other_invitation=invitation(other_org, "b" * 64),
         event=AuditEventFactory(organization=org, project=project),
         other_event=AuditEventFactory(organization=other_org, project=other_project),
+        owner=owner_membership,
+        key=key,
+        other_key=other_key,
+        other_plaintext=other_plaintext,
     )
 
 
@@ -191,6 +218,13 @@ def _member_get(w: World) -> None:
         selectors.member_get(principal=w.principal, public_id=w.other_member.public_id)
 
 
+def _member_get_by_email(w: World) -> None:
+    email = w.member.user.email.upper()
+    assert selectors.member_get_by_email(principal=w.principal, email=email) == w.member
+    with pytest.raises(Membership.DoesNotExist):
+        selectors.member_get_by_email(principal=w.principal, email=w.other_member.user.email)
+
+
 def _owner_count(w: World) -> None:
     assert selectors.owner_count(org=w.org) == 1  # globex's owner is not counted
 
@@ -215,6 +249,10 @@ def _invitation_get_by_token_hash(w: World) -> None:
 def _project_list(w: World) -> None:
     projects = selectors.project_list(principal=w.principal, include_archived=True)
     assert only_org(projects, w.org) == [w.project]
+
+
+def _project_choices(w: World) -> None:
+    assert only_org(selectors.project_choices(principal=w.principal), w.org) == [w.project]
 
 
 def _project_get(w: World) -> None:
@@ -243,10 +281,80 @@ def _document_get(w: World) -> None:
         selectors.document_get(principal=w.principal, public_id=w.other_document.public_id)
 
 
+def _document_list_all(w: World) -> None:
+    assert only_org(selectors.document_list_all(principal=w.principal), w.org) == [w.document]
+
+
+def _document_search(w: World) -> None:
+    # Both documents have the same body: only this organization's is found.
+    found = selectors.document_search(principal=w.principal, query="markdown")
+    assert only_org(found, w.org) == [w.document]
+    foreign = selectors.document_search(principal=w.principal, query="markdown", project=w.other_project)
+    assert list(foreign) == []
+
+
+def _project_restricted_to(w: World) -> None:
+    assert selectors.project_restricted_to(principal=w.principal) is None
+    mine = replace(w.principal, project_id=w.project.pk)
+    assert selectors.project_restricted_to(principal=mine) == w.project
+    forged = replace(w.principal, project_id=w.other_project.pk)
+    assert selectors.project_restricted_to(principal=forged) is None
+
+
 def _audit_event_list(w: World) -> None:
     assert only_org(selectors.audit_event_list(principal=w.principal), w.org) == [w.event]
     foreign = selectors.AuditFilters(project=w.other_project)
     assert list(selectors.audit_event_list(principal=w.principal, filters=foreign)) == []
+
+
+# apikeys/selectors.py
+
+
+def _apikey_visible(w: World) -> None:
+    assert only_org(apikey_selectors.apikey_visible(principal=w.principal), w.org) == [w.key]
+
+
+def _apikey_list(w: World) -> None:
+    assert only_org(apikey_selectors.apikey_list(principal=w.principal), w.org) == [w.key]
+
+
+def _apikey_count_invalid(w: World) -> None:
+    ApiKey.objects.for_org(w.other).update(revoked_at=timezone.now())
+    assert apikey_selectors.apikey_count_invalid(principal=w.principal) == 0
+
+
+def _apikey_get(w: World) -> None:
+    assert apikey_selectors.apikey_get(principal=w.principal, public_id=w.key.public_id) == w.key
+    with pytest.raises(ApiKey.DoesNotExist):
+        apikey_selectors.apikey_get(principal=w.principal, public_id=w.other_key.public_id)
+
+
+def _apikey_get_for_authentication(w: World) -> None:
+    # Across organizations by design (the secret is the authorization): exactly its own row.
+    found = apikey_selectors.apikey_get_for_authentication(digest=keys.digest(w.other_plaintext))
+    assert (found, found.organization) == (w.other_key, w.other)
+    with pytest.raises(ApiKey.DoesNotExist):
+        apikey_selectors.apikey_get_for_authentication(digest="0" * 64)
+
+
+def _apikey_list_expiry_due(w: World) -> None:
+    for org in (w.org, w.other):
+        ApiKey.objects.for_org(org).update(expires_at=timezone.now() - timedelta(hours=1))
+    assert only_org(apikey_selectors.apikey_list_expiry_due(org=w.org), w.org) == [w.key]
+
+
+def _org_first_owner(w: World) -> None:
+    assert apikey_selectors.org_first_owner(org=w.org) == w.owner
+
+
+def _apikey_get_current(w: World) -> None:
+    def as_key(public_id: str) -> Principal:
+        credential = Credential(kind=CredentialKind.API_KEY, id=public_id, label="sk-…")
+        return principal_for(w.owner, scopes=frozenset({"projects:read"}), credential=credential)
+
+    assert apikey_selectors.apikey_get_current(principal=as_key(w.key.public_id)) == w.key
+    with pytest.raises(ApiKey.DoesNotExist):
+        apikey_selectors.apikey_get_current(principal=as_key(w.other_key.public_id))
 
 
 CROSS_TENANT_CASES: dict[str, Callable[[World], None]] = {
@@ -256,25 +364,43 @@ CROSS_TENANT_CASES: dict[str, Callable[[World], None]] = {
     "memberships_via_user": _memberships_via_user,
     "member_list": _member_list,
     "member_get": _member_get,
+    "member_get_by_email": _member_get_by_email,
     "owner_count": _owner_count,
     "invitation_list_pending": _invitation_list_pending,
     "invitation_get": _invitation_get,
     "invitation_get_by_token_hash": _invitation_get_by_token_hash,
     "project_list": _project_list,
+    "project_choices": _project_choices,
     "project_get": _project_get,
     "project_get_for_documents": _project_get_for_documents,
     "document_list": _document_list,
     "document_get": _document_get,
+    "document_list_all": _document_list_all,
+    "document_search": _document_search,
+    "project_restricted_to": _project_restricted_to,
     "audit_event_list": _audit_event_list,
+    "apikey_visible": _apikey_visible,
+    "apikey_list": _apikey_list,
+    "apikey_count_invalid": _apikey_count_invalid,
+    "apikey_get": _apikey_get,
+    "apikey_get_for_authentication": _apikey_get_for_authentication,
+    "apikey_list_expiry_due": _apikey_list_expiry_due,
+    "org_first_owner": _org_first_owner,
+    "apikey_get_current": _apikey_get_current,
 }
+
+SELECTOR_MODULES = (selectors, apikey_selectors)
 
 
 def public_selectors() -> set[str]:
-    return {
+    names = [
         name
-        for name, function in inspect.getmembers(selectors, inspect.isfunction)
-        if function.__module__ == selectors.__name__ and not name.startswith("_")
-    }
+        for module in SELECTOR_MODULES
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if function.__module__ == module.__name__ and not name.startswith("_")
+    ]
+    assert len(names) == len(set(names)), "two selector modules define the same name"
+    return set(names)
 
 
 def test_every_selector_has_a_cross_tenant_case() -> None:
@@ -315,12 +441,24 @@ ALLOWED: dict[str, str] = {
         "has a principal."
     ),
     "accounts/audit.py:seal_pending": (
-        "Runs after commit with only an organization id, and filters on it explicitly: one chain "
-        "per organization."
+        "The audit sealer: runs after commit with only an organization id and filters on it explicitly "
+        "(one chain per organization); its plain QuerySet(AuditEvent) is the one update the model allows."
     ),
     "apikeys/selectors.py:apikey_get_for_authentication": (
         "A bearer key is looked up by its digest before its organization is known; the secret is "
         "the authorization."
+    ),
+    "accounts/oauth.py:access_token_get_for_authentication": (
+        "An OAuth access token is looked up by its checksum before its organization is known; the "
+        "secret is the authorization (the membership subquery is keyed on the token's organization)."
+    ),
+    "accounts/oauth.py:consent_organizations": (
+        "The consent page's organization picker: the signed-in user's own memberships and roles, "
+        "across the organizations they belong to."
+    ),
+    "accounts/oauth.py:reuse_events_for_user": (
+        "The person's Connected apps page: refresh-token reuse events whose actor is that person, in "
+        "the organizations they belong to."
     ),
 }
 
@@ -353,6 +491,13 @@ def unscoped_uses(source: str, path: str) -> Iterator[tuple[str, int]]:
             if node.value in UNSCOPED_NAMES:  # getattr(Model, "all_orgs")
                 self._hit(node)
 
+        def visit_Call(self, node: ast.Call) -> None:
+            # models.QuerySet(Model), QuerySet(Model) or QuerySet(model=Model): a queryset with no manager.
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name == "QuerySet" and (node.args or node.keywords):
+                self._hit(node)
+            self.generic_visit(node)
+
     finder = Finder()
     finder.visit(ast.parse(source))
     yield from finder.found
@@ -374,8 +519,16 @@ def test_the_finder_sees_every_spelling() -> None:
         "class View:\n"
         "    def get(self):\n"
         "        return getattr(Document, 'all_orgs').all(), Membership._default_manager.all()\n"
+        "def raw(org):\n"
+        "    return models.QuerySet(Project), QuerySet(model=Document)\n"
     )
-    assert [place for place, _ in unscoped_uses(source, "x.py")] == ["x.py:leak", "x.py:get", "x.py:get"]
+    assert [place for place, _ in unscoped_uses(source, "x.py")] == [
+        "x.py:leak",
+        "x.py:get",
+        "x.py:get",
+        "x.py:raw",
+        "x.py:raw",
+    ]
 
 
 def test_application_code_does_not_use_unscoped_managers() -> None:

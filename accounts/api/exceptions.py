@@ -13,7 +13,8 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import resolve
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -120,3 +121,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # 405, 406, 415 and malformed JSON (400): DRF's code and message.
         return _error(exc.status_code, str(exc.default_code), str(exc.detail))
     return None
+
+
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any path under /api/v1/ that names no endpoint: the API's JSON 404, not the dashboard's HTML page."""
+    description = _("No API endpoint at this address.")
+    # The catch-all takes the place of APPEND_SLASH's redirect here (which would drop a POST's body).
+    if not request.path.endswith("/") and resolve(request.path + "/").url_name != "not_found":
+        description = _("No API endpoint at this address. Did you mean %(path)s?") % {
+            "path": request.path + "/"
+        }
+    body = {"error": "not_found", "error_description": description}
+    return JsonResponse(body, status=404, json_dumps_params={"ensure_ascii": False})

@@ -1,9 +1,9 @@
 """REST API v1, mounted at /api/v1/."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api import schema, views
+from accounts.api import exceptions, schema, views
 
 __all__ = ["schema"]  # imported for its OpenAPI extension, which registers itself
 
@@ -28,4 +28,6 @@ urlpatterns = [
     # its standalone bundle loads a logo from the vendor's CDN.)
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Last: every other address under /api/v1/ answers in JSON too.
+    re_path(r"^(?P<path>.*)$", exceptions.not_found, name="not_found"),
 ]

@@ -12,7 +12,6 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -20,7 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import serializers as s
+from accounts.api.parsers import SafeJSONParser
 from accounts.api.throttling import ApiKeyRateThrottle
+from accounts.models import Membership, Project, User
 from accounts.pagination import CursorPage, InvalidCursor, KeysetPaginator
 from accounts.permissions import TOKEN_SCOPES
 from accounts.principal import Principal
@@ -30,6 +31,7 @@ from accounts.selectors import (
     document_get,
     document_list,
     member_get,
+    member_get_by_email,
     member_list,
     project_get,
     project_get_for_documents,
@@ -79,7 +81,7 @@ class ApiView(APIView):
     throttle_classes = [ApiKeyRateThrottle]
     # JSON only: no browsable HTML pages (a bearer-only API cannot sign a browser in), no form posts.
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @property
     def principal(self) -> Principal:
@@ -340,15 +342,29 @@ class AuditEventsApi(ApiView):
             credential_id=params.get("credential", ""),
             since=params.get("since"),
             until=params.get("until"),
-            project=project_get(principal=principal, slug=params["project"]) if "project" in params else None,
-            actor=_member_user(principal, params["actor"]) if "actor" in params else None,
+            project=_filter_project(principal, params["project"]) if "project" in params else None,
+            actor=_filter_actor(principal, params["actor"]) if "actor" in params else None,
         )
         events = audit_event_list(principal=principal, filters=filters)
         return Response(_page_data(_page(audit_paginator, events, params), s.AuditEventOut))
 
 
-def _member_user(principal: Principal, email: str) -> Any:
-    for membership in member_list(principal=principal):
-        if membership.user.email == email.lower():
-            return membership.user
-    raise serializers.ValidationError({"actor": [_("No member of this organization has this email.")]})
+# An unknown filter value is a mistake in the request (400 on its field), not a missing resource (404).
+
+
+def _filter_project(principal: Principal, slug: str) -> Project:
+    try:
+        return project_get(principal=principal, slug=slug)
+    except Project.DoesNotExist:
+        raise serializers.ValidationError(
+            {"project": [_("No project of this organization has this slug.")]}
+        ) from None
+
+
+def _filter_actor(principal: Principal, email: str) -> User:
+    try:
+        return member_get_by_email(principal=principal, email=email).user
+    except Membership.DoesNotExist:
+        raise serializers.ValidationError(
+            {"actor": [_("No member of this organization has this email.")]}
+        ) from None

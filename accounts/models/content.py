@@ -25,6 +25,8 @@ class Project(OrgOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     project_lookup = "id"
+    # Not a field: set by project_update(), whether that call changed anything.
+    changed: bool = False
 
     class Meta(OrgOwnedModel.Meta):
         verbose_name = _("project")
@@ -58,6 +60,8 @@ class Document(OrgOwnedModel):
     updated_at = models.DateTimeField(default=timezone.now)
 
     project_lookup = "project_id"
+    # Not a field: set by document_update(), whether that call changed anything.
+    changed: bool = False
 
     class Meta(OrgOwnedModel.Meta):
         verbose_name = _("document")

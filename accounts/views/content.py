@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -29,7 +28,7 @@ from accounts.services import (
     project_set_archived,
     project_update,
 )
-from accounts.web import OrgViewMixin, add_service_errors, or_404
+from accounts.web import OrgViewMixin, ServiceFormMixin, or_404
 
 ARCHIVED_NOTICE = gettext_lazy(
     "This project is archived, so its documents are read-only. Unarchive it to change them."
@@ -50,20 +49,6 @@ class ContentViewMixin(OrgViewMixin):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(nav_section="projects", **kwargs)
-
-
-class ServiceFormMixin:
-    """A form whose valid data goes to one service; the service's ValidationError is shown on the form."""
-
-    def form_valid(self, form: forms.Form) -> HttpResponse:
-        try:
-            return self.save(form)
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return self.form_invalid(form)  # type: ignore[attr-defined]
-
-    def save(self, form: Any) -> HttpResponse:
-        raise NotImplementedError
 
 
 class ProjectMixin(ContentViewMixin):
@@ -152,9 +137,8 @@ class ProjectUpdateView(ServiceFormMixin, ProjectMixin, FormView):
         return {"name": project.name, "slug": project.slug, "description": project.description}
 
     def save(self, form: ProjectEditForm) -> HttpResponse:
-        before = self.project.updated_at
         project = project_update(principal=self.principal, project=self.project, **form.cleaned_data)
-        if project.updated_at == before:
+        if not project.changed:
             messages.info(self.request, _("Nothing changed."))
         else:
             messages.success(self.request, _("Project saved."))
@@ -242,9 +226,8 @@ class DocumentUpdateView(ServiceFormMixin, DocumentMixin, FormView):
         return {"title": self.document.title, "body": self.document.body}
 
     def save(self, form: DocumentForm) -> HttpResponse:
-        before = self.document.updated_at
         document = document_update(principal=self.principal, document=self.document, **form.cleaned_data)
-        if document.updated_at == before:
+        if not document.changed:
             messages.info(self.request, _("Nothing changed."))
         else:
             messages.success(self.request, _("Document saved."))

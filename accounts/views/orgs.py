@@ -10,10 +10,11 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -42,7 +43,7 @@ from accounts.services import (
     organization_update,
 )
 from accounts.views.auth import LAST_ORG_SESSION_KEY
-from accounts.web import OrgViewMixin, add_service_errors, client_ip, or_404, user_agent
+from accounts.web import OrgViewMixin, ServiceFormMixin, add_service_errors, client_ip, or_404, user_agent
 
 
 def _forget_last_org(request: HttpRequest, slug: str) -> None:
@@ -57,24 +58,20 @@ def _error_text(error: ValidationError) -> str:
 # Organizations
 
 
-class OrganizationCreateView(LoginRequiredMixin, FormView):
+class OrganizationCreateView(LoginRequiredMixin, ServiceFormMixin, FormView):
     """Create an organization; a person with none lands here from the home page."""
 
     template_name = "accounts/orgs/organization_create.html"
     form_class = OrganizationCreateForm
 
-    def form_valid(self, form: OrganizationCreateForm) -> HttpResponse:
-        try:
-            org = organization_create(
-                user=self.request.user,  # type: ignore[arg-type]
-                name=form.cleaned_data["name"],
-                slug=form.cleaned_data["slug"],
-                ip=client_ip(self.request),
-                user_agent=user_agent(self.request),
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return self.form_invalid(form)
+    def save(self, form: OrganizationCreateForm) -> HttpResponse:
+        org = organization_create(
+            user=self.request.user,  # type: ignore[arg-type]
+            name=form.cleaned_data["name"],
+            slug=form.cleaned_data["slug"],
+            ip=client_ip(self.request),
+            user_agent=user_agent(self.request),
+        )
         messages.success(
             self.request,
             _("%(org)s is ready. Invite your team from Members.") % {"org": org.name},
@@ -147,7 +144,7 @@ class MemberRow:
 @dataclass(frozen=True)
 class RoleSummary:
     role: Role
-    summary: str
+    summary: str | Promise  # lazy: translated when rendered, in the reader's language
 
 
 ROLE_SUMMARIES = (
@@ -223,7 +220,19 @@ class MemberInviteView(MemberListView):
                 add_service_errors(form, error)
             else:
                 # The link is a secret: it goes by email only, never into messages or the page.
-                messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+                if invitation.email_sent is False:
+                    messages.warning(
+                        request,
+                        _(
+                            "The invitation to %(email)s was created, but the email could not be sent. "
+                            "Try again later: inviting the same address again replaces this invitation."
+                        )
+                        % {"email": invitation.email},
+                    )
+                else:
+                    messages.success(
+                        request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+                    )
                 return redirect("accounts:members", org_slug=self.org.slug)
         return self.render_to_response(self.get_context_data(invite_form=form))
 
@@ -297,31 +306,56 @@ class InvitationRevokeView(_MemberActionView):
 
 # Accepting an invitation
 
+# The invitation link's secret, kept in the session between the link and the accept page, so that the
+# token leaves the address bar (and with it access logs, ?next= URLs and Referer headers) at once.
+# Django's PasswordResetConfirmView does the same with its token.
+INVITATION_SESSION_KEY = "_invitation_token"
+
+
+def _invalid_invitation(request: HttpRequest, invalid: InvitationInvalid) -> HttpResponse:
+    # Unknown: 404 like any wrong link. Used, revoked or expired: 410, it existed and is gone.
+    status = 404 if invalid.reason == "unknown" else 410
+    return render(request, "accounts/orgs/invitation_invalid.html", {"reason": invalid.reason}, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class InvitationLinkView(View):
+    """The link from the invitation email: keep its token in the session, then show a token-free page."""
+
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest, *args: Any, token: str, **kwargs: Any) -> HttpResponse:
+        try:
+            invitation_get_pending(token=token)
+        except InvitationInvalid as invalid:
+            return _invalid_invitation(request, invalid)
+        request.session[INVITATION_SESSION_KEY] = token
+        return redirect("accounts:invitation")
+
 
 @method_decorator(never_cache, name="dispatch")
 class InvitationAcceptView(TemplateView):
-    """The link from the invitation email: anyone holding it may join, signed in as anyone."""
+    """The invitation opened from its link: anyone holding it may join, signed in as anyone."""
 
     template_name = "accounts/orgs/invitation_accept.html"
-    invalid_template_name = "accounts/orgs/invitation_invalid.html"
     invitation: Invitation
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
-            self.invitation = invitation_get_pending(token=kwargs["token"])
+            self.invitation = invitation_get_pending(token=self.token)
         except InvitationInvalid as invalid:
-            return self.invalid(invalid)
+            request.session.pop(INVITATION_SESSION_KEY, None)
+            return _invalid_invitation(request, invalid)
         return super().dispatch(request, *args, **kwargs)
 
-    def invalid(self, invalid: InvitationInvalid) -> HttpResponse:
-        # Unknown: 404 like any wrong link. Used, revoked or expired: 410, it existed and is gone.
-        status = 404 if invalid.reason == "unknown" else 410
-        return render(self.request, self.invalid_template_name, {"reason": invalid.reason}, status=status)
+    @property
+    def token(self) -> str:
+        # No token: the session ended (or another browser); an empty token is an unknown invitation.
+        return str(self.request.session.get(INVITATION_SESSION_KEY, ""))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs.pop("token", None)  # the secret stays out of the template context
         invitation = self.invitation
-        here = self.request.path
+        here = self.request.path  # token-free, so safe in ?next=
         user = self.request.user
         context: dict[str, Any] = {
             "invitation": invitation,
@@ -342,18 +376,20 @@ class InvitationAcceptView(TemplateView):
         except Membership.DoesNotExist:
             return None
 
-    def post(self, request: HttpRequest, *args: Any, token: str, **kwargs: Any) -> HttpResponse:
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.path)
         try:
             membership = invitation_accept(
                 user=request.user,  # type: ignore[arg-type]
-                token=token,
+                token=self.token,
                 ip=client_ip(request),
                 user_agent=user_agent(request),
             )
         except InvitationInvalid as invalid:
-            return self.invalid(invalid)
+            request.session.pop(INVITATION_SESSION_KEY, None)
+            return _invalid_invitation(request, invalid)
+        request.session.pop(INVITATION_SESSION_KEY, None)
         org = self.invitation.organization
         request.session[LAST_ORG_SESSION_KEY] = org.slug
         messages.success(

@@ -515,17 +515,39 @@ def accept_url(token: str) -> str:
     return reverse("accounts:invitation_accept", args=[token])
 
 
+ACCEPT_PAGE = "/invitations/accept/"
+
+
+def open_link(client: Client, token: str):
+    """Open the emailed link: the token goes into the session and the browser to a token-free page."""
+    response = client.get(accept_url(token))
+    assert response.status_code == 302
+    assert response["Location"] == ACCEPT_PAGE == reverse("accounts:invitation")
+    assert "no-cache" in response["Cache-Control"]
+    return client.get(ACCEPT_PAGE)
+
+
+def test_the_link_moves_its_token_out_of_the_address(
+    client: Client, org: Organization, owner_principal
+) -> None:
+    _, token = invite(owner_principal, email="new@example.com")
+    response = open_link(client, token)
+    assert response.status_code == 200
+    assert token not in response.content.decode()
+    assert client.session["_invitation_token"] == token
+
+
 def test_anonymous_sees_who_invited_them_and_ways_to_sign_in(
     client: Client, org: Organization, owner_principal
 ) -> None:
     _, token = invite(owner_principal, email="new@example.com")
-    response = client.get(accept_url(token))
+    response = open_link(client, token)
     html = response.content.decode()
     assert response.status_code == 200
     assert "Join Acme" in html
     assert owner_principal.user.display_name in html
-    assert f"/login/?next=%2Finvitations%2F{token}%2F" in html
-    assert f"/signup/?email=new%40example.com&amp;next=%2Finvitations%2F{token}%2F" in html
+    assert "/login/?next=%2Finvitations%2Faccept%2F" in html
+    assert "/signup/?email=new%40example.com&amp;next=%2Finvitations%2Faccept%2F" in html
     assert response["Cache-Control"].startswith("max-age=0")
 
 
@@ -533,10 +555,11 @@ def test_signup_from_an_invitation_prefills_the_email_and_comes_back(
     client: Client, org: Organization, owner_principal
 ) -> None:
     _, token = invite(owner_principal, email="new@example.com")
-    signup = client.get(reverse("accounts:signup"), {"email": "new@example.com", "next": accept_url(token)})
+    open_link(client, token)
+    signup = client.get(reverse("accounts:signup"), {"email": "new@example.com", "next": ACCEPT_PAGE})
     assert signup.context["form"].initial["email"] == "new@example.com"
     response = client.post(
-        reverse("accounts:signup") + f"?next={accept_url(token)}",
+        reverse("accounts:signup") + f"?next={ACCEPT_PAGE}",
         {
             "email": "new@example.com",
             "name": "New",
@@ -544,15 +567,17 @@ def test_signup_from_an_invitation_prefills_the_email_and_comes_back(
             "password2": "a-long-pass-phrase",
         },
     )
-    assert response["Location"] == accept_url(token)
-    assert "Accept and join Acme" in client.get(accept_url(token)).content.decode()
+    assert response["Location"] == ACCEPT_PAGE
+    # Signing up kept the session, and with it the invitation.
+    assert "Accept and join Acme" in client.get(ACCEPT_PAGE).content.decode()
 
 
 def test_anonymous_post_is_sent_to_sign_in(client: Client, org: Organization, owner_principal) -> None:
     _, token = invite(owner_principal)
-    response = client.post(accept_url(token))
+    open_link(client, token)
+    response = client.post(ACCEPT_PAGE)
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:login"))
+    assert response["Location"] == reverse("accounts:login") + "?next=/invitations/accept/"
     assert Membership.objects.for_org(org).count() == 1
 
 
@@ -562,28 +587,37 @@ def test_signed_in_user_accepts_and_lands_in_the_org(
     _, token = invite(owner_principal, email="new@example.com", role=Role.VIEWER)
     user = UserFactory(email="new@example.com")
     login(client, user)
-    page = client.get(accept_url(token)).content.decode()
+    page = open_link(client, token).content.decode()
     assert "Accept and join Acme" in page
     assert "but you are signed in as" not in page
-    response = client.post(accept_url(token))
+    response = client.post(ACCEPT_PAGE)
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:org_home", args=[org.slug])
     assert Membership.objects.for_org(org).get(user=user).role == Role.VIEWER
     assert client.session[LAST_ORG_SESSION_KEY] == org.slug
+    assert "_invitation_token" not in client.session
     assert AuditAction.MEMBER_JOINED in actions(org)
-    again = client.post(accept_url(token))
+    again = client.get(accept_url(token))
     assert again.status_code == 410
     assert "already used" in again.content.decode()
+
+
+def test_the_accept_page_without_a_link_opened_is_a_404(client: Client, org: Organization) -> None:
+    login(client, UserFactory())
+    for response in (client.get(ACCEPT_PAGE), client.post(ACCEPT_PAGE)):
+        assert response.status_code == 404
+        assert "This invitation link does not work" in response.content.decode()
+    assert Membership.objects.for_org(org).count() == 0
 
 
 def test_another_email_may_accept_but_is_told(client: Client, org: Organization, owner_principal) -> None:
     _, token = invite(owner_principal, email="invited@example.com")
     user = UserFactory(email="other@example.com")
     login(client, user)
-    html = client.get(accept_url(token)).content.decode()
+    html = open_link(client, token).content.decode()
     assert "This invitation was sent to <strong>invited@example.com</strong>" in html
     assert "you are signed in as <strong>other@example.com</strong>" in html
-    assert client.post(accept_url(token)).status_code == 302
+    assert client.post(ACCEPT_PAGE).status_code == 302
     assert Membership.objects.for_org(org).filter(user=user).exists()
 
 
@@ -592,7 +626,7 @@ def test_existing_member_is_pointed_to_the_org(
 ) -> None:
     _, token = invite(owner_principal, email="someone@example.com")
     login(client, member_membership.user)
-    html = client.get(accept_url(token)).content.decode()
+    html = open_link(client, token).content.decode()
     assert "You are already a member of Acme" in html
     assert "Accept and join" not in html
 
@@ -609,6 +643,9 @@ def test_invalid_invitations_get_a_friendly_page(
     client: Client, org: Organization, owner_principal, state: str, status: int, text: str
 ) -> None:
     invitation, token = invite(owner_principal)
+    login(client, UserFactory())
+    if state != "unknown":
+        open_link(client, token)  # opened while still valid; withdrawn or expired before accepting
     if state == "unknown":
         token = "x" + token
     elif state == "revoked":
@@ -617,8 +654,10 @@ def test_invalid_invitations_get_a_friendly_page(
         Invitation.objects.for_org(org).filter(pk=invitation.pk).update(
             expires_at=timezone.now() - timedelta(hours=1)
         )
-    login(client, UserFactory())
-    for response in (client.get(accept_url(token)), client.post(accept_url(token))):
+    responses = [client.get(accept_url(token))]
+    if state != "unknown":
+        responses.append(client.post(ACCEPT_PAGE))
+    for response in responses:
         assert response.status_code == status
         assert text in response.content.decode()
     assert Membership.objects.for_org(org).count() == 1

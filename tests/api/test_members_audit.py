@@ -108,8 +108,31 @@ def test_bad_audit_filters_are_400_with_the_field(
     assert list(response.json()["fields"]) == [field]
 
 
-def test_audit_project_filter_of_another_org_is_404(
+@pytest.mark.parametrize("filters", [{"project": "no-such-project"}, {"actor": "nobody@example.com"}])
+def test_unknown_audit_filter_values_are_400_on_their_field(
+    api: Api, admin_key: str, filters: dict[str, str]
+) -> None:
+    response = api("GET", "/api/v1/audit-events/", admin_key, filters)
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == list(filters)
+
+
+def test_audit_filters_of_another_org_answer_like_unknown_ones(
     api: Api, other_org: Organization, admin_key: str
 ) -> None:
     ProjectFactory(organization=other_org, slug="secret")
-    assert api("GET", "/api/v1/audit-events/", admin_key, {"project": "secret"}).status_code == 404
+    stranger = MembershipFactory(organization=other_org, user__email="stranger@globex.test")
+    for filters in ({"project": "secret"}, {"actor": stranger.user.email}):
+        response = api("GET", "/api/v1/audit-events/", admin_key, filters)
+        assert response.status_code == 400
+        assert list(response.json()["fields"]) == list(filters)
+
+
+def test_audit_actor_filter_is_one_query_whatever_the_member_count(
+    api: Api, org: Organization, admin_key: str, admin_membership, django_assert_max_num_queries
+) -> None:
+    for _ in range(5):
+        MembershipFactory(organization=org)
+    with django_assert_max_num_queries(5):
+        response = api("GET", "/api/v1/audit-events/", admin_key, {"actor": "ADMIN@acme.test"})
+    assert response.status_code == 200

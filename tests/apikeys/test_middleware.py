@@ -134,3 +134,18 @@ def test_no_key_reaches_the_logs_of_a_real_server(
     assert "/api/v1/projects/?api_key=[REDACTED]" in caplog.text
     assert plaintext not in caplog.text
     assert plaintext[3:-1] not in caplog.text
+
+
+def test_an_invitation_link_is_redacted_but_the_token_free_page_is_not() -> None:
+    token = "Zq3x_8kPj-2mN5vR7tY9wA1bC4dE6fG0hI2jK3lM5nO"
+    line = f'127.0.0.1:5000 - "GET /invitations/{token}/ HTTP/1.1" 302'
+    assert redact(line) == '127.0.0.1:5000 - "GET /invitations/[REDACTED]/ HTTP/1.1" 302'
+    assert redact(f"/login/?next=/invitations/{token}/") == "/login/?next=/invitations/[REDACTED]/"
+    assert redact('"GET /invitations/accept/ HTTP/1.1" 200') == '"GET /invitations/accept/ HTTP/1.1" 200'
+
+
+def test_the_url_guard_and_the_log_filter_share_one_idea_of_a_secret() -> None:
+    # A slug that merely starts like a key is neither refused nor redacted; a real key is both.
+    assert redact("/orgs/acme/projects/sk-learn-notes/") == "/orgs/acme/projects/sk-learn-notes/"
+    assert credential_in_url(path=f"/x/{KEY}/", query_string="") == "path"
+    assert redact(f"/x/{KEY}/") == "/x/sk-[REDACTED]/"

@@ -39,6 +39,13 @@ def plaintexts_in(html: str) -> set[str]:
 CREATE = {"name": "GitHub Actions", "project": "", "access": "read", "expiry": "90"}
 
 
+def submit(client: Client, page: str, data: dict[str, object]):
+    """Open the form (which issues its one-time nonce), then post it, as a browser does."""
+    nonce = client.get(page).context["form"]["nonce"].value()
+    assert nonce
+    return client.post(page, {**data, "nonce": nonce})
+
+
 # List
 
 
@@ -120,13 +127,16 @@ def test_list_query_count_does_not_grow_with_keys(
     assert len(response.context["keys"]) == 6
 
 
-def test_viewer_cannot_reach_key_pages_and_has_no_link(
+def test_viewer_sees_the_list_but_cannot_create(
     client: Client, org: Organization, viewer_membership: Membership
 ) -> None:
     login(client, viewer_membership)
-    assert client.get(url("list", org)).status_code == 403
+    html = client.get(url("list", org)).content.decode()
+    assert "Your role (viewer) cannot create API keys." in html
+    assert url("create", org) not in html
     assert client.get(url("create", org)).status_code == 403
-    assert url("list", org) not in client.get(reverse("accounts:members", args=[org.slug])).content.decode()
+    assert client.post(url("create", org), CREATE).status_code == 403
+    assert url("list", org) in client.get(reverse("accounts:members", args=[org.slug])).content.decode()
 
 
 def test_non_members_get_404_and_anonymous_users_the_login_page(
@@ -159,7 +169,7 @@ def test_create_shows_the_key_once_in_the_post_response(
     client: Client, org: Organization, member_membership: Membership
 ) -> None:
     login(client, member_membership)
-    response = client.post(url("create", org), CREATE)
+    response = submit(client, url("create", org), CREATE)
     assert response.status_code == 200  # rendered, not redirected
     assert "no-store" in response["Cache-Control"]
     [plaintext] = plaintexts_in(response.content.decode())
@@ -192,7 +202,7 @@ def test_create_for_one_project_with_chosen_scopes_and_a_date(
         "expiry": "custom",
         "expires_on": day.isoformat(),
     }
-    response = login(client, member_membership).post(url("create", org), data)
+    response = submit(login(client, member_membership), url("create", org), data)
     assert response.status_code == 200
     key = ApiKey.objects.for_org(org).get()
     assert (key.project, key.scopes) == (project, ["documents:read", "documents:write"])
@@ -205,7 +215,9 @@ def test_create_for_one_project_with_chosen_scopes_and_a_date(
 def test_full_access_preset_is_everything_the_role_allows(
     client: Client, org: Organization, owner_membership: Membership
 ) -> None:
-    login(client, owner_membership).post(url("create", org), {**CREATE, "access": "full", "expiry": "never"})
+    submit(
+        login(client, owner_membership), url("create", org), {**CREATE, "access": "full", "expiry": "never"}
+    )
     key = ApiKey.objects.for_org(org).get()
     assert len(key.scopes) == 6
     assert key.expires_at is None
@@ -232,7 +244,7 @@ def test_create_with_bad_input_rerenders_with_field_errors(
     message: str,
 ) -> None:
     ProjectFactory(organization=other_org, slug="not-ours")
-    response = login(client, member_membership).post(url("create", org), {**CREATE, **data})
+    response = submit(login(client, member_membership), url("create", org), {**CREATE, **data})
     assert response.status_code == 200
     assert message in str(response.context["form"].errors[field])
     assert not plaintexts_in(response.content.decode())
@@ -250,7 +262,7 @@ def test_roll_shows_the_new_key_once_and_keeps_the_old_one_for_the_overlap(
     page = client.get(url("roll", org, old))
     assert page.status_code == 200
     assert "24 hours" in page.content.decode()
-    response = client.post(url("roll", org, old), {"overlap": "3600"})
+    response = submit(client, url("roll", org, old), {"overlap": "3600"})
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     [plaintext] = plaintexts_in(response.content.decode())
@@ -275,8 +287,12 @@ def test_roll_of_a_rolled_key_is_a_form_error(
     client: Client, org: Organization, owner_membership: Membership
 ) -> None:
     key, _ = make_key(owner_membership)
-    login(client, owner_membership).post(url("roll", org, key), {"overlap": "0"})
-    response = client.post(url("roll", org, key), {"overlap": "0"})
+    login(client, owner_membership)
+    page = client.get(url("roll", org, key))  # two tabs open on the roll page; the first one rolls
+    submit(client, url("roll", org, key), {"overlap": "0"})
+    response = client.post(
+        url("roll", org, key), {"overlap": "0", "nonce": page.context["form"]["nonce"].value()}
+    )
     assert response.status_code == 200
     assert "Only an active key can be rolled" in response.content.decode()
     assert ApiKey.objects.for_org(org).count() == 2
@@ -324,3 +340,90 @@ def test_another_orgs_key_is_404_on_every_page(
         assert client.post(url(name, org, foreign), {"overlap": "0"}).status_code == 404
     assert reload(foreign).revoked_at is None
     assert reload(foreign).replaced_by is None
+
+
+# Reloading the page that shows a new key
+
+
+def test_reloading_the_created_page_creates_nothing_and_says_why(
+    client: Client, org: Organization, member_membership: Membership
+) -> None:
+    login(client, member_membership)
+    page = url("create", org)
+    nonce = client.get(page).context["form"]["nonce"].value()
+    first = client.post(page, {**CREATE, "nonce": nonce})
+    assert len(plaintexts_in(first.content.decode())) == 1
+    again = client.post(page, {**CREATE, "nonce": nonce}, follow=True)  # the browser's "resend"
+    assert again.redirect_chain == [(url("list", org), 302)]
+    assert "This key was already created; it is shown only once." in again.content.decode()
+    assert not plaintexts_in(again.content.decode())
+    assert ApiKey.objects.for_org(org).count() == 1
+
+
+def test_a_form_error_keeps_the_nonce_usable(
+    client: Client, org: Organization, member_membership: Membership
+) -> None:
+    login(client, member_membership)
+    page = url("create", org)
+    nonce = client.get(page).context["form"]["nonce"].value()
+    invalid = client.post(page, {**CREATE, "name": "", "nonce": nonce})
+    assert f'value="{nonce}"' in invalid.content.decode()
+    assert client.post(page, {**CREATE, "nonce": nonce}).status_code == 200
+    assert ApiKey.objects.for_org(org).count() == 1
+
+
+def test_a_post_without_a_nonce_of_this_session_creates_nothing(
+    client: Client, org: Organization, member_membership: Membership
+) -> None:
+    login(client, member_membership)
+    for data in (CREATE, {**CREATE, "nonce": "made-up"}):
+        response = client.post(url("create", org), data, follow=True)
+        assert response.redirect_chain == [(url("create", org), 302)]
+        assert "This form has expired. Fill it in again." in response.content.decode()
+    assert not ApiKey.objects.for_org(org).exists()
+
+
+def test_reloading_the_rolled_page_rolls_nothing(
+    client: Client, org: Organization, member_membership: Membership
+) -> None:
+    old, _ = make_key(member_membership)
+    login(client, member_membership)
+    page = url("roll", org, old)
+    nonce = client.get(page).context["form"]["nonce"].value()
+    assert client.post(page, {"overlap": "3600", "nonce": nonce}).status_code == 200
+    again = client.post(page, {"overlap": "3600", "nonce": nonce}, follow=True)
+    assert "This key was already rolled; the new key is shown only once." in again.content.decode()
+    assert ApiKey.objects.for_org(org).count() == 2
+
+
+# A member demoted to viewer
+
+
+def test_a_demoted_member_still_sees_and_revokes_their_keys_but_cannot_roll(
+    client: Client, org: Organization, member_membership: Membership
+) -> None:
+    key, _ = make_key(member_membership, name="Laptop")
+    Membership.objects.for_org(org).filter(pk=member_membership.pk).update(role=Role.VIEWER)
+    login(client, member_membership)
+    html = client.get(url("list", org)).content.decode()
+    assert "Laptop" in html
+    assert url("revoke", org, key) in html
+    assert url("roll", org, key) not in html
+    assert client.get(url("roll", org, key)).status_code == 403
+    assert client.post(url("revoke", org, key)).status_code == 302
+    assert reload(key).status == ApiKeyStatus.REVOKED
+
+
+def test_the_project_dropdown_is_one_light_query(
+    client: Client, org: Organization, member_membership: Membership, django_assert_num_queries
+) -> None:
+    for _ in range(3):
+        ProjectFactory(organization=org)
+    login(client, member_membership)
+    html = client.get(url("create", org)).content.decode()
+    assert ">Project</label>" in html
+    form = client.get(url("create", org)).context["form"]
+    with django_assert_num_queries(1) as captured:
+        options = [option for option in form.fields["project"].choices]  # noqa: C416 (list() counts first)
+    assert len(options) == 4  # "All projects" and the three
+    assert "GROUP BY" not in captured.captured_queries[0]["sql"].upper()

@@ -72,3 +72,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f'  Try:       curl -H "Authorization: Bearer {plaintext}" {settings.PUBLIC_URL}/api/v1/projects/'
         )
+        self.stdout.write(f"  MCP:       {settings.MCP_RESOURCE_URL}  (Authorization: Bearer <the API key>)")
+        self.stdout.write(
+            f"  Claude:    claude mcp add --transport http gatehouse {settings.MCP_RESOURCE_URL} "
+            f'--header "Authorization: Bearer {plaintext}"'
+        )

@@ -1,0 +1,114 @@
+"""Running ORM code from the MCP endpoint: a small pool of threads, each keeping its connection.
+
+Why not Django's default (`sync_to_async(thread_sensitive=True)` inside a per-request
+`ThreadSensitiveContext`, then `close_old_connections`)? That starts a new thread and opens a new
+database connection for every MCP request; measured (BENCHMARKS.md) this was most of the endpoint's
+cost. Here a fixed pool of worker threads runs the ORM calls of all MCP requests (concurrent requests
+still run in parallel, up to the pool size), and each thread keeps its connection between calls:
+
+- every call is self-contained (services open and close their own transactions), so nothing of one
+  request is left on a connection for the next;
+- a connection that saw an error and is no longer usable is closed after the call; one idle for
+  longer than `IDLE_CHECK` seconds is checked before use (a server restart or an idle timeout must
+  not fail the next request); one older than `MAX_AGE` seconds is closed and reopened;
+- the pool's connections are closed when the server shuts down (`close_pool`, from the lifespan).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+T = TypeVar("T")
+
+POOL_SIZE = int(os.environ.get("MCP_DB_THREADS", min(32, (os.cpu_count() or 1) + 4)))
+MAX_AGE = 300.0
+IDLE_CHECK = 30.0
+
+_executor = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="mcp-db")
+_opened: dict[BaseDatabaseWrapper, float] = {}  # connection wrapper → when its connection was opened
+_used: dict[BaseDatabaseWrapper, float] = {}
+_lock = threading.Lock()
+
+
+def _before() -> None:
+    now = time.monotonic()
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None:
+            continue
+        if now - _opened.get(conn, now) > MAX_AGE or (
+            now - _used.get(conn, now) > IDLE_CHECK and not conn.is_usable()
+        ):
+            _close(conn)
+
+
+def _after() -> None:
+    now = time.monotonic()
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None:
+            with _lock:
+                _opened.pop(conn, None)
+            continue
+        if conn.errors_occurred:
+            if not conn.is_usable():
+                _close(conn)
+                continue
+            conn.errors_occurred = False
+        with _lock:
+            _opened.setdefault(conn, now)
+            _used[conn] = now
+
+
+def _close(conn: BaseDatabaseWrapper) -> None:
+    conn.close()
+    with _lock:
+        _opened.pop(conn, None)
+        _used.pop(conn, None)
+
+
+def _call(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    _before()
+    try:
+        return fn(**kwargs)
+    finally:
+        _after()
+
+
+async def run_db(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run synchronous ORM code in the MCP pool; context variables (the principal) go along."""
+    call = sync_to_async(_call, thread_sensitive=False, executor=_executor)
+    return await call(fn, kwargs)
+
+
+def pool_connections() -> list[BaseDatabaseWrapper]:
+    """The connection wrappers the pool's threads hold open (for tests and diagnostics)."""
+    with _lock:
+        return list(_opened)
+
+
+def close_pool() -> None:
+    """Close the connections of every pool thread (at shutdown; the database may be dropped next).
+
+    One task per thread, held at a barrier until all have started, so each thread closes its own.
+    """
+    barrier = threading.Barrier(POOL_SIZE)
+
+    def close_own() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=10)
+        connections.close_all()
+
+    for future in [_executor.submit(close_own) for _ in range(POOL_SIZE)]:
+        future.result(timeout=30)
+    with _lock:
+        _opened.clear()
+        _used.clear()

@@ -1,0 +1,204 @@
+"""Org-scoped MCP tools as small typed functions: tenancy, scopes, errors and audit applied in one place.
+
+Adding a tool (see docs/mcp.md):
+
+    @org_tool(scope=Permission.PROJECTS_READ, title="Get a project", read_only=True)
+    def get_project(principal: Principal, project: ProjectSlug) -> ProjectDetail:
+        \"\"\"What a model reads to decide when to call it.\"\"\"
+        return ProjectDetail.of(selectors.project_get(principal=principal, slug=project))
+
+The function is synchronous ORM code. It receives the principal resolved from the bearer token
+(never from its arguments), and its other parameters become the tool's validated input schema, its
+return type (a pydantic model) the output schema. `register_tools()` wraps it so that:
+
+- `tools/list` shows it only to tokens whose scopes (and member role) allow `scope`, and the ASGI
+  gateway answers a call without the scope with 403 `insufficient_scope` before it runs;
+- it runs off the event loop (`run_db`), inside `audit_tags(tool=…)`: a service's audit event is
+  tagged with the tool, in the write's own transaction; a call that wrote no event (a read, or an
+  edit that changed nothing) gets one `mcp.tool_called` event;
+- `DoesNotExist` (another organization's object included) becomes "not found", `ValidationError` a
+  tool error naming the argument, `PermissionDenied` a tool error: never a traceback.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import transaction
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+
+from accounts.audit import AuditAction, audit_record, audit_tags
+from accounts.pagination import InvalidCursor
+from accounts.permissions import Permission
+from accounts.principal import MissingPermission, Principal
+from mcpserver.context import CURRENT_CALL, current_principal
+from mcpserver.db import run_db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class NotFound(ToolError):
+    """A missing object; another organization's object is missing too. Audit outcome "not_found"."""
+
+    outcome = "not_found"
+
+
+class Denied(ToolError):
+    """The member's role (or the credential's project restriction) does not allow it."""
+
+    outcome = "denied"
+
+
+class InvalidArguments(ToolError):
+    """An argument failed the services' validation; nothing was changed."""
+
+    outcome = "invalid_arguments"
+
+
+@dataclass(frozen=True)
+class OrgTool:
+    name: str
+    fn: Callable[..., Any]
+    scopes: tuple[Permission, ...]
+    title: str
+    annotations: ToolAnnotations
+    not_found: str  # what a DoesNotExist means for this tool, e.g. "No such project."
+
+
+REGISTRY: dict[str, OrgTool] = {}
+
+
+def org_tool(
+    *,
+    scope: Permission | tuple[Permission, ...] | None,
+    title: str,
+    read_only: bool = False,
+    destructive: bool = False,
+    idempotent: bool = False,
+    not_found: str = "Not found: no such object in this organization.",
+) -> Callable[[F], F]:
+    """Register a synchronous `fn(principal, **arguments)` as an org-scoped MCP tool needing `scope`.
+
+    `scope` is every scope the tool's selectors and services check (e.g. reading a document to edit
+    it needs documents:read and documents:write), so a token lacking one is told before the call.
+    """
+
+    def decorator(fn: F) -> F:
+        if fn.__name__ in REGISTRY:
+            raise ValueError(f"MCP tool {fn.__name__!r} is registered twice")
+        if "principal" not in inspect.signature(fn).parameters:
+            raise TypeError(f"MCP tool {fn.__name__!r} must take a `principal` parameter")
+        REGISTRY[fn.__name__] = OrgTool(
+            name=fn.__name__,
+            fn=fn,
+            scopes=(scope,) if isinstance(scope, Permission) else tuple(scope or ()),
+            title=title,
+            annotations=ToolAnnotations(
+                title=title,
+                read_only_hint=read_only,
+                destructive_hint=destructive if not read_only else False,
+                idempotent_hint=idempotent or read_only,
+                open_world_hint=False,
+            ),
+            not_found=not_found,
+        )
+        return fn
+
+    return decorator
+
+
+def tool_allowed(principal: Principal, name: str) -> bool:
+    """Whether tools/list shows this tool to the principal (its scopes and its member role)."""
+    tool = REGISTRY.get(name)
+    return tool is not None and all(principal.can(scope) for scope in tool.scopes)
+
+
+def missing_scopes(principal: Principal, name: str) -> list[str]:
+    """The scopes a tool needs that the principal's token does not carry (its role aside)."""
+    tool = REGISTRY.get(name)
+    if tool is None or principal.scopes is None:
+        return []
+    return [scope.value for scope in tool.scopes if scope.value not in principal.scopes]
+
+
+def _validation_message(error: ValidationError) -> str:
+    if not hasattr(error, "error_dict"):
+        return " ".join(str(m) for m in error.messages)
+    parts = []
+    for field, messages in error.message_dict.items():
+        text = " ".join(str(m) for m in messages)
+        parts.append(text if field == "__all__" else f"Invalid argument “{field}”: {text}")
+    return " ".join(parts)
+
+
+def record_tool_call(*, principal: Principal, tool: str, outcome: str, detail: str = "") -> None:
+    """The audit event of a tools/call that wrote none of its own (a read, a no-op, or a failure)."""
+    data: dict[str, Any] = {"tool": tool[:64], "outcome": outcome}
+    if detail:
+        data["detail"] = detail[:500]
+    with transaction.atomic():
+        audit_record(principal=principal, action=AuditAction.MCP_TOOL_CALLED, data=data)
+
+
+def execute(*, tool: OrgTool, principal: Principal, arguments: dict[str, Any]) -> Any:
+    """Run one tool call in a worker thread: checks, the function, errors, audit."""
+    try:
+        for scope in tool.scopes:
+            principal.require(scope)
+        with audit_tags(tool=tool.name) as recorded:
+            result = tool.fn(principal=principal, **arguments)
+    except ObjectDoesNotExist:
+        raise NotFound(tool.not_found) from None
+    except MissingPermission as error:
+        scope = error.permission.value
+        if principal.scopes is not None and scope not in principal.scopes:
+            raise Denied(f"This token lacks the scope “{scope}”.") from None
+        raise Denied(f"Your role ({principal.role.label}) does not allow “{scope}” here.") from None
+    except PermissionDenied as error:
+        raise Denied(str(error) or "Permission denied.") from None
+    except ValidationError as error:
+        raise InvalidArguments(_validation_message(error)) from None
+    except InvalidCursor:
+        raise InvalidArguments(
+            "Invalid argument “cursor”: pass the next_cursor of a previous page unchanged, or omit it."
+        ) from None
+    if not recorded:
+        record_tool_call(principal=principal, tool=tool.name, outcome="ok")
+    call = CURRENT_CALL.get()
+    if call is not None:
+        call.audited = True
+    return result
+
+
+def _async_tool(tool: OrgTool) -> Callable[..., Any]:
+    """An async callable with the function's signature minus `principal`, for the SDK to describe."""
+    signature = inspect.signature(tool.fn, eval_str=True)
+    parameters = [p for name, p in signature.parameters.items() if name != "principal"]
+
+    async def call(**arguments: Any) -> Any:
+        return await run_db(execute, tool=tool, principal=current_principal(), arguments=arguments)
+
+    call.__name__ = tool.name
+    call.__qualname__ = tool.name
+    call.__doc__ = tool.fn.__doc__
+    call.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return call
+
+
+def register_tools(server: MCPServer) -> None:
+    """Add every `@org_tool` to the server, with its annotations and structured output."""
+    for tool in REGISTRY.values():
+        server.add_tool(
+            _async_tool(tool),
+            name=tool.name,
+            title=tool.title,
+            description=inspect.cleandoc(tool.fn.__doc__ or ""),
+            annotations=tool.annotations,
+            structured_output=True,
+        )

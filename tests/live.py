@@ -1,0 +1,101 @@
+"""Real servers on loopback for end-to-end tests: uvicorn serving config.asgi, over real HTTP.
+
+Two flavours:
+
+- `live_server_url` (session fixture, re-exported by tests/conftest.py): `make run` in miniature, in
+  a subprocess: its own temp SQLite file, `migrate` + `seed_demo`, uvicorn. For journeys that only
+  need the demo data (browser tests, the OAuth flow with the demo user).
+- `serve_in_thread(app)`: uvicorn in a thread of the test process, serving an app built by
+  `config.asgi.build_application()`, so it uses pytest-django's test database: tests create data
+  with factories and check rows directly (use `transactional_db`, the server's threads cannot see a
+  test's open transaction). Works on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_in_thread(app: object) -> Iterator[str]:
+    """Serve an ASGI app (lifespan on) on a free loopback port in a daemon thread; yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on", access_log=False)  # type: ignore[arg-type]
+    )
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def live_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`make run` in miniature: migrate, seed_demo, then uvicorn serving config.asgi, in a subprocess."""
+    port = free_port()
+    db = tmp_path_factory.mktemp("live") / "gatehouse.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "DEBUG": "1",
+    }
+    env.pop("REDIS_URL", None)
+    for command in (["migrate", "--noinput"], ["seed_demo"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", f"--port={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/login/", timeout=2)  # noqa: S310 - loopback URL we built
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"uvicorn did not start: {server.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
+                    ) from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
