@@ -32,19 +32,21 @@ seed: migrate
 run: seed
 	$(BIN)/python -m uvicorn config.asgi:application --host $(HOST) --port $(PORT)
 
-## Lint, then the whole test suite (SQLite unless DATABASE_URL says otherwise).
+## Lint and type-check, then the whole test suite (SQLite unless DATABASE_URL says otherwise).
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -6,9 +6,17 @@ transaction (every MCP tool call writes an event). Instead `audit_record()` only
 caller's transaction, so the event commits or rolls back with the change it describes. Once the
 transaction has committed, `seal_pending()` takes the organization's `AuditChainHead` row lock for
 a few milliseconds, gives every not-yet-sealed event the next sequence number in id order, and
-chains `hash = sha256(prev_hash + canonical content)`. A crash between commit and sealing leaves the
-event unsealed, never lost: the next sealing of that organization (or `audit_verify --seal`) picks
-it up. The chain order is `seq`, the order events were sealed in.
+chains `hash = sha256(prev_hash + canonical content)`. The chain order is `seq`, the order events
+were sealed in.
+
+Who seals: by default the transaction itself, in an on_commit callback (the dashboard, the REST API,
+management commands). Code running inside `sealing_deferred_to(sink)` hands the organization to
+`sink` after commit instead, and the sink's owner seals later, coalesced: the MCP endpoint's
+background sealer (mcpserver/sealer.py) seals every organization with new events about every
+100 ms and once more at shutdown, so the chain's ~5 queries leave every tool call's latency. Either
+way an event is committed, with its change, before anyone seals it. A crash between commit and
+sealing leaves events unsealed, never lost: the next sealing of that organization (or
+`audit_verify --seal`) picks them up, and `verify_chain()` reports them as pending, not broken.
 
 `verify_chain()` (`manage.py audit_verify`) finds an event edited, removed or cut off the end.
 Someone able to rewrite both the tail and `AuditChainHead` is caught only by comparing with hashes
@@ -20,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -127,16 +135,34 @@ def audit_record(
     return event
 
 
+# Where committed events' organizations go instead of being sealed inline (see the module docstring).
+_SEAL_SINK: ContextVar[Callable[[int], None] | None] = ContextVar("audit_seal_sink", default=None)
+
+
+@contextmanager
+def sealing_deferred_to(sink: Callable[[int], None]) -> Iterator[None]:
+    """Inside the block, a commit hands `sink(org_id)` the organizations to seal instead of sealing them."""
+    token = _SEAL_SINK.set(sink)
+    try:
+        yield
+    finally:
+        _SEAL_SINK.reset(token)
+
+
 class _SealAfterCommit:
     """The on_commit callback that seals one organization's chain (all its pending events at once)."""
 
-    def __init__(self, org_id: int) -> None:
+    def __init__(self, org_id: int, sink: Callable[[int], None] | None = None) -> None:
         self.org_id = org_id
+        self.sink = sink
         self.ran = False
 
     def __call__(self) -> None:
         self.ran = True
         try:
+            if self.sink is not None:
+                self.sink(self.org_id)
+                return
             seal_pending(org_id=self.org_id)
         except Exception:
             # The events are committed; an unsealed event is sealed by the next one of its organization.
@@ -150,7 +176,7 @@ def _queue_sealing(org_id: int) -> None:
     # test harness, captureOnCommitCallbacks, runs callbacks without removing them from the list.)
     pending = transaction.get_connection().run_on_commit
     if not any(isinstance(f, _SealAfterCommit) and f.org_id == org_id and not f.ran for _, f, _ in pending):
-        transaction.on_commit(_SealAfterCommit(org_id), robust=True)
+        transaction.on_commit(_SealAfterCommit(org_id, _SEAL_SINK.get()), robust=True)
 
 
 def event_digest(event: AuditEvent, *, prev_hash: str, seq: int) -> str:

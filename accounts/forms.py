@@ -291,7 +291,9 @@ class ConsentForm(AllowForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         orgs = list(organizations)
-        self.fields["organization"].choices = [
+        self.has_organizations = bool(orgs)
+        fields = cast(dict[str, forms.ChoiceField], self.fields)
+        fields["organization"].choices = [
             ("", _("Choose an organization…")),
             *((org.slug, f"{org.name} ({role.label})") for org, role in orgs),
         ]
@@ -303,9 +305,9 @@ class ConsentForm(AllowForm):
             grouped.setdefault(names.get(project.organization_id, ""), []).append(
                 (f"{project.organization.slug}/{project.slug}", project.name)
             )
-        self.fields["project"].choices = [("", _("All projects")), *grouped.items()]
+        fields["project"].choices = [("", _("All projects")), *grouped.items()]
         requested = list(requested_scopes)
-        self.fields["scopes"].choices = [(p.value, p.label) for p in TOKEN_SCOPES if p.value in requested]
+        fields["scopes"].choices = [(p.value, p.label) for p in TOKEN_SCOPES if p.value in requested]
         if not self.is_bound:
             self.initial["scopes"] = requested
 

@@ -13,7 +13,6 @@ organization when an app is first connected to it, with the registration details
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import AuditAction, audit_record
 from accounts.bearer import InvalidToken
+from accounts.client import clean_ip, clip_user_agent
 from accounts.models import (
     AuditEvent,
     Membership,
@@ -124,10 +124,11 @@ def principal_from_access_token(
     except OAuthAccessToken.DoesNotExist:
         raise InvalidToken from None
     now = timezone.now()
-    user = access.user
+    user, organization, application = access.user, access.organization, access.application
     if (
         access.expires <= now
-        or access.organization_id is None
+        or organization is None
+        or application is None
         or user is None
         or not user.is_active
         or access.member_role is None  # type: ignore[attr-defined]
@@ -141,22 +142,15 @@ def principal_from_access_token(
         ).update(last_used_at=now)
     return Principal(
         user=user,
-        organization=access.organization,
+        organization=organization,
         role=Role(access.member_role),  # type: ignore[attr-defined]
         channel=channel,
         scopes=frozenset(access.scope.split()),
         project_id=access.project_id,
-        credential=app_credential(access.application),
-        ip=_clean_ip(ip),
-        user_agent=user_agent[:512],
+        credential=app_credential(application),
+        ip=clean_ip(ip),
+        user_agent=clip_user_agent(user_agent),
     )
-
-
-def _clean_ip(ip: str | None) -> str | None:
-    try:
-        return str(ipaddress.ip_address(ip)) if ip else None
-    except ValueError:
-        return None
 
 
 # Consent
@@ -223,6 +217,25 @@ def consent_validate(
     return ConsentChoice(organization=membership.organization, role=role, project=project, scopes=scopes)
 
 
+def _audit_app(
+    *,
+    principal: Principal,
+    action: AuditAction,
+    application: OAuthApplication,
+    project: Project | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Audit something that happened to an app's access: the app is the target, its client id in the data."""
+    audit_record(
+        principal=principal,
+        action=action,
+        target=application,
+        target_label=app_label(application),
+        project=project,
+        data={"client_id": application.client_id, **(data or {})},
+    )
+
+
 def _app_principal(
     *,
     user: User | None,
@@ -242,8 +255,8 @@ def _app_principal(
         role=role or Role.VIEWER,
         channel=channel,
         credential=app_credential(application),
-        ip=_clean_ip(ip),
-        user_agent=user_agent[:512],
+        ip=clean_ip(ip),
+        user_agent=clip_user_agent(user_agent),
     )
 
 
@@ -275,29 +288,22 @@ def consent_allow(
     )
     result = issue()
     if first_connection:
-        audit_record(
+        _audit_app(
             principal=principal,
             action=AuditAction.OAUTH_CLIENT_REGISTERED,
-            target=application,
-            target_label=app_label(application),
+            application=application,
             data={
-                "client_id": application.client_id,
                 "registration": application.registration_source,
                 "registered_at": application.created.isoformat(),
                 "redirect_uris": application.redirect_uris.split(),
             },
         )
-    audit_record(
+    _audit_app(
         principal=principal,
         action=AuditAction.OAUTH_CONSENT_GRANTED,
-        target=application,
-        target_label=app_label(application),
+        application=application,
         project=choice.project,
-        data={
-            "client_id": application.client_id,
-            "scopes": choice.scopes,
-            "project": choice.project.slug if choice.project else None,
-        },
+        data={"scopes": choice.scopes, "project": choice.project.slug if choice.project else None},
     )
     return result
 
@@ -324,21 +330,16 @@ def consent_record_denied(
         membership = membership_get(user=user, org_slug=org_slug)
     except Membership.DoesNotExist:
         return
-    audit_record(
-        principal=_app_principal(
-            user=user,
-            organization=membership.organization,
-            application=application,
-            channel=Channel.WEB,
-            ip=ip,
-            user_agent=user_agent,
-            role=Role(membership.role),
-        ),
-        action=AuditAction.OAUTH_CONSENT_DENIED,
-        target=application,
-        target_label=app_label(application),
-        data={"client_id": application.client_id},
+    principal = _app_principal(
+        user=user,
+        organization=membership.organization,
+        application=application,
+        channel=Channel.WEB,
+        ip=ip,
+        user_agent=user_agent,
+        role=Role(membership.role),
     )
+    _audit_app(principal=principal, action=AuditAction.OAUTH_CONSENT_DENIED, application=application)
 
 
 # Refresh-token replay (called by the validator)
@@ -354,7 +355,7 @@ def refresh_reuse_detected(*, refresh_token: OAuthRefreshToken, ip: str | None, 
         organization = refresh_token.organization if refresh_token.organization_id else None
         if organization is None:
             return
-        audit_record(
+        _audit_app(
             principal=_app_principal(
                 user=refresh_token.user,
                 organization=organization,
@@ -364,10 +365,8 @@ def refresh_reuse_detected(*, refresh_token: OAuthRefreshToken, ip: str | None, 
                 user_agent=user_agent,
             ),
             action=AuditAction.OAUTH_REFRESH_REUSE_DETECTED,
-            target=refresh_token.application,
-            target_label=app_label(refresh_token.application),
+            application=refresh_token.application,
             data={
-                "client_id": refresh_token.application.client_id,
                 "user": refresh_token.user.email,
                 "rotated_at": refresh_token.revoked.isoformat() if refresh_token.revoked else None,
             },
@@ -377,6 +376,48 @@ def refresh_reuse_detected(*, refresh_token: OAuthRefreshToken, ip: str | None, 
         refresh_token.application.client_id,
         refresh_token.organization_id,
     )
+
+
+# RFC 7009 revocation (called by the validator)
+
+
+def token_revoked_by_client(
+    *,
+    checksum: str,
+    application: OAuthApplication,
+    revoke: Callable[[], None],
+    ip: str | None,
+    user_agent: str,
+) -> None:
+    """An app revokes one of its own tokens: `revoke()` has DOT do it; audited in the token's organization."""
+    with transaction.atomic():
+        lookup = {"token_checksum": checksum, "application": application}
+        token: OAuthAccessToken | OAuthRefreshToken | None = (
+            OAuthAccessToken.objects.select_related("organization", "user").filter(**lookup).first()
+            or OAuthRefreshToken.objects.select_related("organization", "user")
+            .filter(**lookup, revoked__isnull=True)
+            .first()
+        )
+        revoke()
+        if token is None or token.organization is None or token.user is None:
+            return  # unknown, already revoked, or a registration token: nothing a person granted
+        _audit_app(
+            principal=_app_principal(
+                user=token.user,
+                organization=token.organization,
+                application=application,
+                channel=Channel.API,
+                ip=ip,
+                user_agent=user_agent,
+            ),
+            action=AuditAction.OAUTH_APP_REVOKED,
+            application=application,
+            data={
+                "user": token.user.email,
+                "reason": "client_revoked",
+                "token_type": "access_token" if isinstance(token, OAuthAccessToken) else "refresh_token",
+            },
+        )
 
 
 # Connections
@@ -403,6 +444,11 @@ class Connection:
         return app_domain(self.application)
 
     @property
+    def credential_id(self) -> str:
+        """What the audit log records as this app's credential (its `?credential=` filter)."""
+        return app_credential(self.application).id
+
+    @property
     def scope_items(self) -> list[tuple[str, str]]:
         """(scope, what it allows in plain words), for the table."""
         return [(s, str(Permission(s).label)) for s in self.scopes]
@@ -424,7 +470,9 @@ def _connections(refresh_tokens: QuerySet[OAuthRefreshToken]) -> list[Connection
     grouped: dict[tuple[int, int, int], Connection] = {}
     now = timezone.now()
     for rt in rows:
-        key = (rt.application_id, rt.organization_id, rt.user_id)
+        if rt.organization is None:  # excluded by the query above; this tells the type checker
+            continue
+        key = (rt.application_id, rt.organization.pk, rt.user_id)
         conn = grouped.get(key)
         if conn is None:
             conn = grouped[key] = Connection(
@@ -510,12 +558,11 @@ def connection_revoke(*, principal: Principal, application: OAuthApplication, us
     if user.pk != principal.user.pk:
         principal.require(Permission.KEYS_MANAGE)
     _revoke_tokens(application_id=application.pk, organization_id=principal.organization.pk, user_id=user.pk)
-    audit_record(
+    _audit_app(
         principal=principal,
         action=AuditAction.OAUTH_APP_REVOKED,
-        target=application,
-        target_label=app_label(application),
-        data={"client_id": application.client_id, "user": user.email, "reason": "revoked"},
+        application=application,
+        data={"user": user.email, "reason": "revoked"},
     )
 
 
@@ -525,7 +572,7 @@ def connection_revoke_all(*, user: User, ip: str | None, user_agent: str) -> int
     connections = connection_list_for_user(user=user)
     for conn in connections:
         principal = principal_for_member(
-            user=user, org_slug=conn.organization.slug, ip=_clean_ip(ip), user_agent=user_agent
+            user=user, org_slug=conn.organization.slug, ip=clean_ip(ip), user_agent=user_agent
         )
         connection_revoke(principal=principal, application=conn.application, user=user)
     return len(connections)
@@ -546,16 +593,11 @@ def connections_revoke_for_member(*, principal: Principal, membership: Membershi
         application_id=None, organization_id=membership.organization_id, user_id=membership.user_id
     )
     for application in apps:
-        audit_record(
+        _audit_app(
             principal=principal,
             action=AuditAction.OAUTH_APP_REVOKED,
-            target=application,
-            target_label=app_label(application),
-            data={
-                "client_id": application.client_id,
-                "user": membership.user.email,
-                "reason": "member_removed",
-            },
+            application=application,
+            data={"user": membership.user.email, "reason": "member_removed"},
         )
     return len(apps)
 

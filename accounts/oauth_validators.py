@@ -34,6 +34,7 @@ from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 
+from accounts.client import meta_client_ip, meta_user_agent
 from accounts.permissions import TOKEN_SCOPES
 
 ACCESS_TOKEN_PREFIX = "wat_"  # noqa: S105 - a prefix, not a secret
@@ -237,8 +238,8 @@ class GatehouseOAuth2Validator(OAuth2Validator):
         headers = getattr(request, "headers", None) or {}
         refresh_reuse_detected(
             refresh_token=rt,
-            ip=headers.get("REMOTE_ADDR") or None,
-            user_agent=headers.get("HTTP_USER_AGENT", ""),
+            ip=meta_client_ip(headers),
+            user_agent=meta_user_agent(headers),
         )
 
     def get_original_scopes(self, refresh_token: str, request: Any, *args: Any, **kwargs: Any):
@@ -272,7 +273,22 @@ class GatehouseOAuth2Validator(OAuth2Validator):
         self._create_refresh_token(request, token["refresh_token"], access_token, retried)
         return None
 
-    # Revocation (RFC 7009) also needs the transaction DOT's revoke() opens; nothing to add.
+    def revoke_token(self, token: str, token_type_hint: Any, request: Any, *args: Any, **kwargs: Any) -> None:
+        """RFC 7009: DOT revokes (only the calling client's own tokens); Gatehouse audits it."""
+        from accounts.oauth import token_revoked_by_client
+
+        if getattr(request.client, "pk", None) is None:
+            return  # DOT does nothing either without an authenticated client
+        headers = getattr(request, "headers", None) or {}
+        token_revoked_by_client(
+            checksum=token_checksum(token),
+            application=request.client,
+            revoke=lambda: super(GatehouseOAuth2Validator, self).revoke_token(
+                token, token_type_hint, request, *args, **kwargs
+            ),
+            ip=meta_client_ip(headers),
+            user_agent=meta_user_agent(headers),
+        )
 
     def save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
         with transaction.atomic():

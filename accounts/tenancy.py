@@ -10,7 +10,7 @@ tests/test_tenancy.py checks that application code does not use it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from django.db import models
 
@@ -39,7 +39,7 @@ class OrgScopedQuerySet(models.QuerySet[M]):
 class OrgScopedManager(models.Manager[M]):
     """Default `objects` manager of org-owned models: every query must name its organization."""
 
-    _queryset_class = OrgScopedQuerySet
+    _queryset_class: type[OrgScopedQuerySet[Any]] = OrgScopedQuerySet
 
     def get_queryset(self) -> models.QuerySet[M]:
         raise UnscopedQueryError(
@@ -67,7 +67,7 @@ class OrgOwnedModel(models.Model):
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
 
-    objects: OrgScopedManager[Any] = OrgScopedManager()
+    objects: ClassVar[OrgScopedManager[Self]] = OrgScopedManager()
     all_orgs: models.Manager[Any] = models.Manager()
 
     # Name of the field holding the project id, on models a project-restricted credential must narrow.

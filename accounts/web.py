@@ -7,26 +7,35 @@ from typing import Any, TypeVar
 
 from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 
-from accounts.models import Organization
+from accounts.client import meta_client_ip, meta_user_agent
+from accounts.models import Organization, User
 from accounts.permissions import Permission
 from accounts.principal import Principal
 from accounts.selectors import principal_for_member
 
 T = TypeVar("T")
-USER_AGENT_MAX_LENGTH = 512  # AuditEvent.user_agent's max_length
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR is the peer uvicorn saw; behind a proxy, uvicorn's --forwarded-allow-ips rewrites it.
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's IP address (accounts/client.py), or None."""
+    return meta_client_ip(request.META)
 
 
 def user_agent(request: HttpRequest) -> str:
     """The User-Agent header, cut to what the audit log keeps."""
-    return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]
+    return meta_user_agent(request.META)
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """`request.user` in a view that requires sign-in, typed as the User it is there."""
+    user = request.user
+    if not isinstance(user, User):
+        # An anonymous request reached a sign-in-only view: a missing login check, so refuse.
+        raise PermissionDenied
+    return user
 
 
 def or_404(fn: Callable[..., T], /, **kwargs: Any) -> T:
@@ -75,7 +84,7 @@ class OrgViewMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         try:
             self.principal = principal_for_member(
-                user=request.user,  # type: ignore[arg-type]
+                user=signed_in_user(request),
                 org_slug=kwargs["org_slug"],
                 ip=client_ip(request),
                 user_agent=user_agent(request),

@@ -17,6 +17,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from accounts.bearer import InvalidToken, resolve_bearer
+from accounts.client import clean_ip, clip_user_agent, meta_client_ip, meta_user_agent
 from accounts.models import User
 from accounts.permissions import Role
 from accounts.principal import Channel, Credential, CredentialKind, Principal
@@ -42,6 +43,7 @@ def principal_from_api_key(*, token: str, channel: Channel, ip: str | None, user
     # The key can never do more than its creator may do today: left the organization = no access.
     if not key.is_valid_at(now) or key.creator_role is None or not creator.is_active:  # type: ignore[attr-defined]
         raise InvalidToken
+    ip = clean_ip(ip)
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         record_key_use(key=key, now=now, ip=ip, older_than=now - LAST_USED_RESOLUTION)
     return Principal(
@@ -53,7 +55,7 @@ def principal_from_api_key(*, token: str, channel: Channel, ip: str | None, user
         project_id=key.project_id,
         credential=Credential(kind=CredentialKind.API_KEY, id=key.public_id, label=key.hint),
         ip=ip,
-        user_agent=user_agent[:512],
+        user_agent=clip_user_agent(user_agent),
     )
 
 
@@ -86,8 +88,8 @@ class BearerAuthentication(BaseAuthentication):
             principal = resolve_bearer(
                 token=token,
                 channel=self.channel,
-                ip=request.META.get("REMOTE_ADDR") or None,
-                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                ip=meta_client_ip(request.META),
+                user_agent=meta_user_agent(request.META),
             )
         except InvalidToken:
             raise BearerTokenInvalid from None

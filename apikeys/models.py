@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -41,7 +41,7 @@ def _valid_q(now: datetime) -> models.Q:
 
 
 class ApiKeyManager(OrgScopedManager["ApiKey"]):
-    _queryset_class = ApiKeyQuerySet  # type: ignore[assignment]
+    _queryset_class = ApiKeyQuerySet
 
     def for_org(self, org: Any) -> ApiKeyQuerySet:
         return super().for_org(org)  # type: ignore[return-value]
@@ -89,7 +89,7 @@ class ApiKey(OrgOwnedModel):
     # Set once the expiry sweep has recorded `apikey.expired`, so it is recorded exactly once.
     expiry_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects: ApiKeyManager = ApiKeyManager()  # type: ignore[assignment]
+    objects: ClassVar[ApiKeyManager] = ApiKeyManager()
 
     project_lookup = "project_id"
 

@@ -42,4 +42,6 @@ def build_application(*, mcp_app: ASGIApp, django_app: ASGIApp) -> ASGIApp:
     return application
 
 
-application = build_application(mcp_app=build_mcp_app(), django_app=django_app)
+# django-stubs types ASGIHandler.__call__ with dict/Mapping, Starlette's ASGIApp with MutableMapping:
+# the same ASGI protocol, spelt two ways that mypy cannot match.
+application = build_application(mcp_app=build_mcp_app(), django_app=django_app)  # type: ignore[arg-type]

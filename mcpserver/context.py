@@ -2,7 +2,7 @@
 
 The gateway (`mcpserver.server.McpGateway`) resolves the bearer token and sets `CURRENT_PRINCIPAL`
 before the SDK sees the request; the SDK copies the context into the task that runs the handler,
-and `sync_to_async` copies it into the worker thread. Nothing in a tool's arguments or headers is
+and `run_db` copies it into the worker thread. Nothing in a tool's arguments or headers is
 ever an identity: the organization comes from here only.
 """
 

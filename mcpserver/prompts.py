@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from mcp.server.mcpserver import MCPServer
-from mcp_types import Completion, PromptReference, ResourceTemplateReference
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, Completion, PromptReference, ResourceTemplateReference
 
 from accounts import selectors
 from accounts.principal import Principal
@@ -22,7 +23,11 @@ def _project_outline(*, principal: Principal, project: str) -> str:
         current = selectors.project_get_for_documents(principal=principal, slug=project)
         documents = list(selectors.document_list(principal=principal, project=current)[:PROMPT_DOCUMENTS])
     except (ObjectDoesNotExist, PermissionDenied):
-        raise ValueError(f"No project with the slug {project} that you can read.") from None
+        # An MCPError passes through the SDK as is: the client reads -32602 and this message, not a
+        # generic "error rendering prompt".
+        raise MCPError(
+            code=INVALID_PARAMS, message=f"No project with the slug {project} that you can read."
+        ) from None
     lines = [f"- {d.title} (id {d.public_id}, {len(d.body)} characters)" for d in documents]
     return "\n".join(
         [

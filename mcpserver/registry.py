@@ -156,10 +156,10 @@ def execute(*, tool: OrgTool, principal: Principal, arguments: dict[str, Any]) -
     except ObjectDoesNotExist:
         raise NotFound(tool.not_found) from None
     except MissingPermission as error:
-        scope = error.permission.value
-        if principal.scopes is not None and scope not in principal.scopes:
-            raise Denied(f"This token lacks the scope “{scope}”.") from None
-        raise Denied(f"Your role ({principal.role.label}) does not allow “{scope}” here.") from None
+        missing = error.permission.value
+        if principal.scopes is not None and missing not in principal.scopes:
+            raise Denied(f"This token lacks the scope “{missing}”.") from None
+        raise Denied(f"Your role ({principal.role.label}) does not allow “{missing}” here.") from None
     except PermissionDenied as error:
         raise Denied(str(error) or "Permission denied.") from None
     except ValidationError as error:

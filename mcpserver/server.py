@@ -7,7 +7,9 @@ caps the body (413); resolves the bearer token (401 with `resource_metadata`); c
 (429 + Retry-After); answers a `tools/call` whose tool needs a scope the token lacks with 403
 `insufficient_scope` naming it, so clients can step up; and only then hands the request to the SDK,
 with the principal in a context variable. The SDK's own bearer middleware is not used: it requires
-one fixed set of scopes for every request, where ours depend on the tool called.
+one fixed set of scopes for every request, where ours depend on the tool called. The audit events
+of MCP calls are sealed by a background task the gateway's lifespan runs (mcpserver/sealer.py), not
+inline after each call's commit.
 
 The SDK app is stateless with JSON responses, so any worker of any host can answer any request, for
 2025-06-18 and 2025-11-25 clients (initialize handshake) and 2026-07-28 clients (no handshake).
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -28,8 +32,10 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    INVALID_PARAMS,
     CallToolRequestParams,
     CallToolResult,
+    GetPromptRequestParams,
     InputRequiredResult,
     ListResourcesResult,
     ListToolsResult,
@@ -41,6 +47,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from accounts.audit import sealing_deferred_to
 from accounts.permissions import TOKEN_SCOPES
 from apikeys.middleware import credential_in_url, query_credential_error_body
 from mcpserver import auth
@@ -48,6 +55,7 @@ from mcpserver.context import CURRENT_CALL, CURRENT_PRINCIPAL, ToolCall, current
 from mcpserver.db import close_pool, run_db
 from mcpserver.registry import missing_scopes, record_tool_call, register_tools, tool_allowed
 from mcpserver.resources import document_resource_page
+from mcpserver.sealer import AuditSealer
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +82,18 @@ class GatehouseMCP(MCPServer[Any]):
     ) -> ListResourcesResult:
         cursor = params.cursor if params is not None else None
         return await run_db(document_resource_page, principal=current_principal(), cursor=cursor)
+
+    async def _handle_get_prompt(self, ctx: Any, params: GetPromptRequestParams) -> Any:
+        # The SDK turns an unknown prompt or a missing argument into an internal error; they are the
+        # client's mistake, so say so (-32602) with the reason.
+        prompt = self._prompt_manager.get_prompt(params.name)
+        if prompt is None:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {params.name}")
+        given = params.arguments or {}
+        missing = sorted(a.name for a in prompt.arguments or [] if a.required and a.name not in given)
+        if missing:
+            raise MCPError(code=INVALID_PARAMS, message=f"Missing required arguments: {', '.join(missing)}")
+        return await super()._handle_get_prompt(ctx, params)
 
     async def _handle_call_tool(
         self, ctx: Any, params: CallToolRequestParams
@@ -127,6 +147,12 @@ def _tool_error_message(error: ToolError) -> str:
     return str(error)
 
 
+def _version() -> str:
+    """The project version from pyproject.toml, reported to clients as serverInfo.version."""
+    with (Path(settings.BASE_DIR) / "pyproject.toml").open("rb") as file:
+        return str(tomllib.load(file)["project"]["version"])
+
+
 def create_mcp_server() -> GatehouseMCP:
     """The MCP server with every tool, resource, prompt and completion registered."""
     from mcpserver import prompts, resources, tools  # noqa: F401 - importing registers the tools
@@ -134,6 +160,7 @@ def create_mcp_server() -> GatehouseMCP:
     server = GatehouseMCP(
         "gatehouse",
         title="Gatehouse",
+        version=_version(),
         instructions=INSTRUCTIONS,
         website_url=settings.PUBLIC_URL,
         log_level="WARNING",  # MCPServer calls logging.basicConfig; Django's LOGGING already set things up
@@ -235,17 +262,32 @@ class McpGateway:
     def __init__(self, sdk_app: ASGIApp, prm_app: ASGIApp) -> None:
         self.sdk_app = sdk_app
         self.prm_app = prm_app
+        self.sealer = AuditSealer()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":  # starts the SDK's session manager (its task group)
             try:
-                await self.sdk_app(scope, receive, send)
+                await self.sdk_app(scope, receive, self.lifespan_send(send))
             finally:
+                await self.sealer.stop()  # no-op if the send hook below already did it
                 close_pool()
         elif scope["path"] != MCP_PATH:
             await self.prm_app(scope, receive, send)
         else:
             await self.handle_mcp(scope, receive, send)
+
+    def lifespan_send(self, send: Send) -> Send:
+        """The SDK's lifespan `send`, hooked: the audit sealer starts with the app, and seals what is
+        left before the server is told shutdown is complete (after that it may not wait for us)."""
+
+        async def hooked(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self.sealer.start()
+            elif message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.sealer.stop()
+            await send(message)
+
+        return hooked
 
     async def handle_mcp(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
@@ -305,7 +347,11 @@ class McpGateway:
 
         principal_token = CURRENT_PRINCIPAL.set(principal)
         try:
-            await self.sdk_app(scope, replay, send)
+            if self.sealer.running:  # the audit events of this call are sealed in the background
+                with sealing_deferred_to(self.sealer.note):
+                    await self.sdk_app(scope, replay, send)
+            else:  # no lifespan (no sealer task): seal after commit, as the dashboard does
+                await self.sdk_app(scope, replay, send)
         finally:
             CURRENT_PRINCIPAL.reset(principal_token)
 

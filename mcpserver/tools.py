@@ -8,7 +8,7 @@ choosing a tool; argument descriptions say where a value comes from.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -19,23 +19,29 @@ from accounts.permissions import Permission
 from accounts.principal import Principal
 from mcpserver.registry import org_tool
 
+T = TypeVar("T")
+
 # Arguments
 
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 ProjectSlug = Annotated[
     str,
     Field(
         min_length=1,
         max_length=50,
-        pattern=r"^[-a-zA-Z0-9_]+$",
+        pattern=SLUG_PATTERN,
         description="The project's slug, e.g. 'handbook' (see list_projects).",
     ),
+]
+ProjectFilter = Annotated[
+    str | None, Field(max_length=50, pattern=SLUG_PATTERN, description="Only this project's slug.")
 ]
 DocumentId = Annotated[
     str,
     Field(
         min_length=1,
         max_length=40,
-        pattern=r"^[-a-zA-Z0-9_]+$",
+        pattern=SLUG_PATTERN,
         description="The document's id, e.g. 'doc_…' (see list_documents or search_documents).",
     ),
 ]
@@ -54,6 +60,10 @@ DocumentTitle = Annotated[str, Field(min_length=1, max_length=200, description="
 DocumentBody = Annotated[str, Field(max_length=200_000, description="The document's full text, in Markdown.")]
 
 # Results
+
+NextCursor = Annotated[
+    str | None, Field(description="Pass as cursor to get the next page; null on the last page.")
+]
 
 
 class OrganizationRef(BaseModel):
@@ -103,7 +113,7 @@ class ProjectItem(ProjectOut):
 
 class ProjectPage(BaseModel):
     projects: list[ProjectItem]
-    next_cursor: str | None = Field(description="Pass as cursor to get the next page; null on the last page.")
+    next_cursor: NextCursor
 
 
 class DocumentSummary(BaseModel):
@@ -132,7 +142,7 @@ class DocumentItem(DocumentSummary):
 
 class DocumentPage(BaseModel):
     documents: list[DocumentItem]
-    next_cursor: str | None = Field(description="Pass as cursor to get the next page; null on the last page.")
+    next_cursor: NextCursor
 
 
 class SearchHit(DocumentSummary):
@@ -171,7 +181,7 @@ class MemberItem(BaseModel):
 
 class MemberPage(BaseModel):
     members: list[MemberItem]
-    next_cursor: str | None = Field(description="Pass as cursor to get the next page; null on the last page.")
+    next_cursor: NextCursor
 
 
 class AuditEventItem(BaseModel):
@@ -211,6 +221,14 @@ audit_paginator: KeysetPaginator[AuditEvent] = KeysetPaginator(
 
 NO_PROJECT = "Not found: no project with that slug in this organization (see list_projects)."
 NO_DOCUMENT = "Not found: no document with that id in this organization (see list_documents)."
+# Tools that change an existing object look it up first (and return it), so they need both scopes.
+PROJECTS_EDIT = (Permission.PROJECTS_READ, Permission.PROJECTS_WRITE)
+DOCUMENTS_EDIT = (Permission.DOCUMENTS_READ, Permission.DOCUMENTS_WRITE)
+
+
+def _keep(value: T | None, current: T) -> T:
+    """An update tool's optional argument: the new value, or the current one when it was omitted."""
+    return current if value is None else value
 
 
 @org_tool(scope=None, title="Who am I", read_only=True)
@@ -272,7 +290,7 @@ def create_project(
         str,
         Field(
             max_length=50,
-            pattern=r"^[-a-zA-Z0-9_]*$",
+            pattern=r"^[-a-zA-Z0-9_]*$",  # SLUG_PATTERN, or empty
             description="Optional URL name (letters, digits, - and _); made from the name when empty.",
         ),
     ] = "",
@@ -285,7 +303,7 @@ def create_project(
 
 
 @org_tool(
-    scope=(Permission.PROJECTS_READ, Permission.PROJECTS_WRITE),
+    scope=PROJECTS_EDIT,
     title="Update a project",
     idempotent=True,
     not_found=NO_PROJECT,
@@ -298,9 +316,7 @@ def update_project(
     ] = None,
     new_slug: Annotated[
         str | None,
-        Field(
-            min_length=1, max_length=50, pattern=r"^[-a-zA-Z0-9_]+$", description="New slug; omit to keep."
-        ),
+        Field(min_length=1, max_length=50, pattern=SLUG_PATTERN, description="New slug; omit to keep."),
     ] = None,
     description: Annotated[
         str | None, Field(max_length=2000, description="New description; omit to keep.")
@@ -311,15 +327,15 @@ def update_project(
     updated = services.project_update(
         principal=principal,
         project=current,
-        name=current.name if name is None else name,
-        slug=current.slug if new_slug is None else new_slug,
-        description=current.description if description is None else description,
+        name=_keep(name, current.name),
+        slug=_keep(new_slug, current.slug),
+        description=_keep(description, current.description),
     )
     return ProjectOut.of(updated)
 
 
 @org_tool(
-    scope=(Permission.PROJECTS_READ, Permission.PROJECTS_WRITE),
+    scope=PROJECTS_EDIT,
     title="Archive or unarchive a project",
     idempotent=True,
     not_found=NO_PROJECT,
@@ -369,9 +385,7 @@ def search_documents(
             description='Words to find in titles and bodies; "a phrase" and -excluded work on PostgreSQL.',
         ),
     ],
-    project: Annotated[
-        str | None, Field(max_length=50, pattern=r"^[-a-zA-Z0-9_]+$", description="Only this project's slug.")
-    ] = None,
+    project: ProjectFilter = None,
     limit: Annotated[int, Field(ge=1, le=50, description="How many results (1-50), best first.")] = 10,
 ) -> SearchResults:
     """Search the organization's documents by words in their title or text; best matches first.
@@ -415,7 +429,7 @@ def create_document(
 
 
 @org_tool(
-    scope=(Permission.DOCUMENTS_READ, Permission.DOCUMENTS_WRITE),
+    scope=DOCUMENTS_EDIT,
     title="Update a document",
     idempotent=True,
     not_found=NO_DOCUMENT,
@@ -436,14 +450,14 @@ def update_document(
     updated = services.document_update(
         principal=principal,
         document=current,
-        title=current.title if title is None else title,
-        body=current.body if body is None else body,
+        title=_keep(title, current.title),
+        body=_keep(body, current.body),
     )
     return DocumentOut.of(updated)
 
 
 @org_tool(
-    scope=(Permission.DOCUMENTS_READ, Permission.DOCUMENTS_WRITE),
+    scope=DOCUMENTS_EDIT,
     title="Delete a document",
     destructive=True,
     not_found=NO_DOCUMENT,
@@ -479,9 +493,7 @@ def list_audit_events(
         str,
         Field(max_length=8, pattern=r"^(|web|api|mcp|system)$", description="Only web, api, mcp or system."),
     ] = "",
-    project: Annotated[
-        str | None, Field(max_length=50, pattern=r"^[-a-zA-Z0-9_]+$", description="Only this project's slug.")
-    ] = None,
+    project: ProjectFilter = None,
     since: Annotated[
         datetime | None, Field(description="Only events at or after this ISO 8601 time.")
     ] = None,

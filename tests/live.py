@@ -3,8 +3,8 @@
 Two flavours:
 
 - `live_server_url` (session fixture, re-exported by tests/conftest.py): `make run` in miniature, in
-  a subprocess: its own temp SQLite file, `migrate` + `seed_demo`, uvicorn. For journeys that only
-  need the demo data (browser tests, the OAuth flow with the demo user).
+  a subprocess (tests/servers.py): its own temp SQLite file, `migrate` + `seed_demo`, uvicorn. For
+  journeys that only need the demo data (browser tests, the OAuth flow with the demo user).
 - `serve_in_thread(app)`: uvicorn in a thread of the test process, serving an app built by
   `config.asgi.build_application()`, so it uses pytest-django's test database: tests create data
   with factories and check rows directly (use `transactional_db`, the server's threads cannot see a
@@ -14,27 +14,15 @@ Two flavours:
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import uvicorn
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import free_port, gatehouse_env, migrate_and_seed, uvicorn_process
 
 
 @contextmanager
@@ -62,40 +50,7 @@ def serve_in_thread(app: object) -> Iterator[str]:
 def live_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`make run` in miniature: migrate, seed_demo, then uvicorn serving config.asgi, in a subprocess."""
     port = free_port()
-    db = tmp_path_factory.mktemp("live") / "gatehouse.sqlite3"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{db}",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "DEBUG": "1",
-    }
-    env.pop("REDIS_URL", None)
-    for command in (["migrate", "--noinput"], ["seed_demo"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
-        )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", f"--port={port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/login/", timeout=2)  # noqa: S310 - loopback URL we built
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"uvicorn did not start: {server.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
-                    ) from None
-                time.sleep(0.2)
+    env = gatehouse_env(database=tmp_path_factory.mktemp("live") / "gatehouse.sqlite3", port=port, DEBUG="1")
+    migrate_and_seed(env)
+    with uvicorn_process("config.asgi:application", port=port, env=env) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

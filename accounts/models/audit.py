@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -21,6 +21,10 @@ class AuditEventQuerySet(OrgScopedQuerySet["AuditEvent"]):
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AuditEventImmutable("audit events are append-only")
+
+
+class AuditEventManager(OrgScopedManager["AuditEvent"]):
+    _queryset_class = AuditEventQuerySet
 
 
 class AuditEvent(OrgOwnedModel):
@@ -58,7 +62,7 @@ class AuditEvent(OrgOwnedModel):
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     hash = models.CharField(max_length=64, blank=True, editable=False)
 
-    objects = OrgScopedManager.from_queryset(AuditEventQuerySet)()
+    objects: ClassVar[AuditEventManager] = AuditEventManager()
     all_orgs = models.Manager.from_queryset(AuditEventQuerySet)()
     project_lookup = "project_id"
 

@@ -18,6 +18,7 @@ from django.views.generic import FormView
 from accounts.forms import LoginForm, SignupForm
 from accounts.selectors import organization_list_for_user
 from accounts.services import user_create
+from accounts.web import signed_in_user
 
 LAST_ORG_SESSION_KEY = "last_org"
 
@@ -28,7 +29,7 @@ class HomeView(View):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect("accounts:login")
-        organizations = organization_list_for_user(user=request.user)  # type: ignore[arg-type]
+        organizations = organization_list_for_user(user=signed_in_user(request))
         last = request.session.get(LAST_ORG_SESSION_KEY)
         org = organizations.filter(slug=last).first() if last else None
         org = org or organizations.first()

@@ -8,10 +8,13 @@ works. The Connected apps pages list and revoke connections through accounts/oau
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,7 +27,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import TemplateView, View
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView
@@ -37,11 +40,40 @@ from accounts.models import OAuthApplication
 from accounts.models.oauth import redirect_uri_problem
 from accounts.permissions import TOKEN_SCOPES, Permission
 from accounts.selectors import principal_for_member
-from accounts.web import OrgViewMixin, add_service_errors, client_ip, or_404, user_agent
+from accounts.web import OrgViewMixin, add_service_errors, client_ip, or_404, signed_in_user, user_agent
 
 logger = logging.getLogger(__name__)
 
 SCOPE_NAMES = {p.value for p in TOKEN_SCOPES}
+
+
+def _rate_limited(
+    request: HttpRequest,
+    *,
+    group: str,
+    key: str | Callable[[str, HttpRequest], str],
+    rate: str,
+    description: str,
+) -> HttpResponse | None:
+    """Count the request (django-ratelimit); over `rate`, the JSON 429 to send, with Retry-After."""
+    usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
+    if usage is None or not usage["should_limit"]:
+        return None
+    response = JsonResponse({"error": "rate_limited", "error_description": description}, status=429)
+    response["Retry-After"] = str(max(1, usage["time_left"]))
+    return response
+
+
+def _token_client_and_ip(group: str, request: HttpRequest) -> str:
+    """Who asks for tokens: the client it names (form field, or HTTP Basic: RFC 6749 §2.3.1), and the IP."""
+    client_id = request.POST.get("client_id", "")
+    scheme, _sep, credentials = request.headers.get("Authorization", "").partition(" ")
+    if not client_id and scheme.lower() == "basic":
+        try:
+            client_id = unquote_plus(base64.b64decode(credentials, validate=True).decode().partition(":")[0])
+        except (binascii.Error, UnicodeDecodeError):
+            client_id = ""
+    return f"{client_id[:255]} {client_ip(request) or ''}"
 
 
 def _no_framing(response: HttpResponse) -> HttpResponse:
@@ -61,7 +93,7 @@ class ConsentView(AuthorizationView):
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
-        organizations = oauth.consent_organizations(user=self.request.user)
+        organizations = oauth.consent_organizations(user=signed_in_user(self.request))
         kwargs.update(
             organizations=organizations,
             projects=oauth.consent_projects(organizations=organizations),
@@ -98,12 +130,12 @@ class ConsentView(AuthorizationView):
         resources = request.GET.getlist("resource")
         for resource in resources:
             if resource != settings.MCP_RESOURCE_URL:
-                error = self._error(
+                refusal = self._error(
                     "invalid_target",
                     f"Unknown resource {resource!r}; tokens are issued for {settings.MCP_RESOURCE_URL} only.",
                     credentials,
                 )
-                return self.error_response(error, application)
+                return self.error_response(refusal, application)
         self.oauth2_data = {
             "scopes": scopes,
             "client_id": credentials["client_id"],
@@ -137,7 +169,7 @@ class ConsentView(AuthorizationView):
             redirect_host=redirect_uri.split("://", 1)[-1].split("/", 1)[0],
             redirect_scheme=redirect_uri.split("://", 1)[0] if "://" in redirect_uri else "",
             requested_scopes=[p for p in TOKEN_SCOPES if p.value in self.requested_scopes()],
-            has_organizations=len(form.fields["organization"].choices) > 1,
+            has_organizations=form.has_organizations,
             switch_account_next=login,
             create_org_url=reverse("accounts:org_create") + "?" + urlencode({"next": here}),
         )
@@ -150,7 +182,7 @@ class ConsentView(AuthorizationView):
         if application is None or not application.redirect_uri_allowed(redirect_uri):
             # A tampered form: never redirect anywhere the app did not register.
             return self.render_to_response({"error": {"error": "invalid_request"}}, status=400)
-        credentials = {
+        credentials: dict[str, Any] = {
             "client_id": application.client_id,
             "redirect_uri": redirect_uri,
             "response_type": request.POST.get("response_type", "code"),
@@ -162,7 +194,7 @@ class ConsentView(AuthorizationView):
             return self.render_consent(form, application, redirect_uri=redirect_uri)
         try:
             choice = oauth.consent_validate(
-                user=request.user,
+                user=signed_in_user(request),
                 org_slug=form.cleaned_data["organization"],
                 project_slug=form.cleaned_data["project"],
                 requested=self.requested_scopes(),
@@ -179,7 +211,7 @@ class ConsentView(AuthorizationView):
         credentials["project_id"] = choice.project.pk if choice.project else None
         try:
             uri, _headers, _body, _status = oauth.consent_allow(
-                user=request.user,
+                user=signed_in_user(request),
                 choice=choice,
                 application=application,
                 ip=client_ip(request),
@@ -194,7 +226,7 @@ class ConsentView(AuthorizationView):
 
     def deny(self, application: OAuthApplication, credentials: dict[str, Any]) -> HttpResponse:
         oauth.consent_record_denied(
-            user=self.request.user,
+            user=signed_in_user(self.request),
             org_slug=self.request.POST.get("organization", ""),
             application=application,
             ip=client_ip(self.request),
@@ -208,7 +240,10 @@ class ConsentView(AuthorizationView):
             return self.error_response(error, application)
         return self.render_to_response({"error": {"error": "access_denied"}}, status=400)  # pragma: no cover
 
-    def error_response(self, error: OAuthToolkitError, application: Any, **kwargs: Any) -> HttpResponse:
+    # DOT's AuthorizationView already adds `application` to OAuthLibMixin.error_response's signature.
+    def error_response(  # type: ignore[override]
+        self, error: OAuthToolkitError, application: Any, **kwargs: Any
+    ) -> HttpResponse:
         response = super().error_response(error, application, **kwargs)
         client_id = self.request.GET.get("client_id", "")
         if isinstance(response, TemplateResponse) and client_id.startswith("https://"):
@@ -221,7 +256,14 @@ class TokenView(dot_views.TokenView):
     """DOT's token endpoint; every answer is JSON and never cached (RFC 6749 §5.1), errors included."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = super().post(request, *args, **kwargs)
+        limited = _rate_limited(
+            request,
+            group="oauth-token",
+            key=_token_client_and_ip,
+            rate=settings.OAUTH_TOKEN_RATE,
+            description=_("Too many token requests; try again later."),
+        )
+        response = limited or super().post(request, *args, **kwargs)
         # oauthlib omits the headers when an error is raised while saving (e.g. invalid_target).
         if response.content.startswith(b"{"):
             response["Content-Type"] = "application/json"
@@ -250,15 +292,15 @@ class RegisterView(DynamicClientRegistrationView):
     """RFC 7591 registration, anonymous and rate-limited per IP, with Gatehouse's redirect policy."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if is_ratelimited(
-            request, group="oauth-register", key="ip", rate=settings.OAUTH_DCR_RATE, increment=True
-        ):
-            response = JsonResponse(
-                {"error": "rate_limited", "error_description": _("Too many registrations; try again later.")},
-                status=429,
-            )
-            response["Retry-After"] = "3600"
-            return response
+        limited = _rate_limited(
+            request,
+            group="oauth-register",
+            key="ip",
+            rate=settings.OAUTH_DCR_RATE,
+            description=_("Too many registrations; try again later."),
+        )
+        if limited:
+            return limited
         try:
             metadata = json.loads(request.body)
         except ValueError:
@@ -307,8 +349,9 @@ class ConnectedAppsView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["connections"] = oauth.connection_list_for_user(user=self.request.user)
-        context["reuse_events"] = oauth.reuse_events_for_user(user=self.request.user)
+        user = signed_in_user(self.request)
+        context["connections"] = oauth.connection_list_for_user(user=user)
+        context["reuse_events"] = oauth.reuse_events_for_user(user=user)
         context["mcp_url"] = settings.MCP_RESOURCE_URL
         return context
 
@@ -317,9 +360,10 @@ class ConnectedAppRevokeView(LoginRequiredMixin, View):
     """Revoke one of the person's own connections (POST), in an organization they belong to."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = signed_in_user(request)
         try:
             principal = principal_for_member(
-                user=request.user,
+                user=user,
                 org_slug=request.POST.get("organization", ""),
                 ip=client_ip(request),
                 user_agent=user_agent(request),
@@ -328,7 +372,7 @@ class ConnectedAppRevokeView(LoginRequiredMixin, View):
         except ObjectDoesNotExist:
             messages.error(request, _("That connection no longer exists."))
             return redirect("oauth:connections")
-        oauth.connection_revoke(principal=principal, application=application, user=request.user)
+        oauth.connection_revoke(principal=principal, application=application, user=user)
         messages.success(
             request,
             _("%(app)s can no longer act in %(org)s.")
@@ -342,7 +386,7 @@ class ConnectedAppsRevokeAllView(LoginRequiredMixin, View):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         count = oauth.connection_revoke_all(
-            user=request.user, ip=client_ip(request), user_agent=user_agent(request)
+            user=signed_in_user(request), ip=client_ip(request), user_agent=user_agent(request)
         )
         message = ngettext(
             "Disconnected %(count)d app connection.", "Disconnected %(count)d app connections.", count

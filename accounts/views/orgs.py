@@ -43,7 +43,15 @@ from accounts.services import (
     organization_update,
 )
 from accounts.views.auth import LAST_ORG_SESSION_KEY
-from accounts.web import OrgViewMixin, ServiceFormMixin, add_service_errors, client_ip, or_404, user_agent
+from accounts.web import (
+    OrgViewMixin,
+    ServiceFormMixin,
+    add_service_errors,
+    client_ip,
+    or_404,
+    signed_in_user,
+    user_agent,
+)
 
 
 def _forget_last_org(request: HttpRequest, slug: str) -> None:
@@ -66,7 +74,7 @@ class OrganizationCreateView(LoginRequiredMixin, ServiceFormMixin, FormView):
 
     def save(self, form: OrganizationCreateForm) -> HttpResponse:
         org = organization_create(
-            user=self.request.user,  # type: ignore[arg-type]
+            user=signed_in_user(self.request),
             name=form.cleaned_data["name"],
             slug=form.cleaned_data["slug"],
             ip=client_ip(self.request),
@@ -119,7 +127,7 @@ class OrganizationSettingsView(OrgViewMixin, TemplateView):
         return self.render_to_response(self.get_context_data(rename_form=form))
 
     def _leave(self, request: HttpRequest) -> HttpResponse:
-        membership = membership_get(user=request.user, org_slug=self.org.slug)  # type: ignore[arg-type]
+        membership = membership_get(user=signed_in_user(request), org_slug=self.org.slug)
         try:
             member_remove(principal=self.principal, membership=membership)
         except ValidationError as error:
@@ -365,9 +373,9 @@ class InvitationAcceptView(TemplateView):
             + "?"
             + urlencode({"email": invitation.email, "next": here}),
         }
-        if user.is_authenticated:
-            context["email_matches"] = user.email.lower() == invitation.email.lower()  # type: ignore[union-attr]
-            context["membership"] = self._membership(user)  # type: ignore[arg-type]
+        if isinstance(user, User):  # signed in
+            context["email_matches"] = user.email.lower() == invitation.email.lower()
+            context["membership"] = self._membership(user)
         return super().get_context_data(**context, **kwargs)
 
     def _membership(self, user: User) -> Membership | None:
@@ -381,7 +389,7 @@ class InvitationAcceptView(TemplateView):
             return redirect_to_login(request.path)
         try:
             membership = invitation_accept(
-                user=request.user,  # type: ignore[arg-type]
+                user=signed_in_user(request),
                 token=self.token,
                 ip=client_ip(request),
                 user_agent=user_agent(request),

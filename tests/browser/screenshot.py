@@ -50,7 +50,7 @@ def main() -> None:
             page.click("button[type=submit]")
             page.wait_for_load_state()
         for path in args.paths:
-            name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "root"
+            name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0].lower()).strip("-")[:80] or "root"
             page.set_viewport_size({"width": args.width, "height": 900})
             page.goto(f"{args.base}{path}")
             page.screenshot(path=out / f"{name}.png", full_page=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -13,13 +14,15 @@ import httpx2
 import pytest
 from django.core.asgi import get_asgi_application
 from django.core.cache import cache
+from django.db import OperationalError
 from django.utils import timezone
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from accounts.models import Document, Membership, Organization, Project
+from accounts.models import AuditEvent, Document, Membership, Organization, Project
 from accounts.permissions import Role
 from mcpserver.db import close_pool
+from mcpserver.server import McpGateway
 from tests.apikeys.utils import make_key
 from tests.factories import DocumentFactory, MembershipFactory, OrganizationFactory, ProjectFactory
 from tests.live import serve_in_thread
@@ -29,16 +32,28 @@ MODES = ("auto", "legacy")  # auto negotiates 2026-07-28; legacy is the 2025-11-
 
 
 @pytest.fixture(scope="session")
-def mcp_base_url(django_db_setup: None) -> Iterator[str]:
+def mcp_gateway() -> McpGateway:
+    """The session server's MCP app. Its background audit sealer never ticks: tests seal with
+    `mcp_gateway.sealer.seal_now()` (and each test's teardown does), so no sealing runs while a test
+    makes requests or reads rows (SQLite's shared-cache test database would report a table locked).
+    tests/mcpserver/test_sealing.py runs the background sealer on servers of its own."""
+    from mcpserver.server import build_mcp_app
+
+    gateway = build_mcp_app()
+    gateway.sealer.interval = 24 * 3600
+    return gateway
+
+
+@pytest.fixture(scope="session")
+def mcp_base_url(django_db_setup: None, mcp_gateway: McpGateway) -> Iterator[str]:
     """One server for the session, with its own MCP app (the SDK's session manager runs once per app).
 
     It depends on the test database so that it stops (closing its pool's connections) before the
     database is dropped.
     """
     from config.asgi import build_application
-    from mcpserver.server import build_mcp_app
 
-    app = build_application(mcp_app=build_mcp_app(), django_app=get_asgi_application())
+    app = build_application(mcp_app=mcp_gateway, django_app=get_asgi_application())
     try:
         with serve_in_thread(app) as url:
             yield url
@@ -47,9 +62,11 @@ def mcp_base_url(django_db_setup: None) -> Iterator[str]:
 
 
 @pytest.fixture
-def mcp_url(mcp_base_url: str, transactional_db: None) -> str:
+def mcp_url(mcp_base_url: str, transactional_db: None, mcp_gateway: McpGateway) -> Iterator[str]:
     """The /mcp URL; the test's rows are committed so the server's threads see them."""
-    return f"{mcp_base_url}/mcp"
+    yield f"{mcp_base_url}/mcp"
+    # Seal this test's events before its rows are flushed, not in the middle of the next test.
+    mcp_gateway.sealer.seal_now()
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +99,19 @@ async def call(
 ) -> Any:
     async with connect(url, token, mode=mode) as client:
         return await client.call_tool(tool, arguments or {})
+
+
+def wait_sealed(org: Organization, *, timeout: float = 5.0) -> None:
+    """Wait for an MCP app's background sealer to seal every event of the organization."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if not AuditEvent.objects.for_org(org).filter(hash="").exists():
+                return
+        except OperationalError:  # SQLite's shared-cache test database: the sealer is writing
+            pass
+        assert time.monotonic() < deadline, "the audit events were not sealed in time"
+        time.sleep(0.01)
 
 
 @dataclass

@@ -1,7 +1,8 @@
-"""Query counts of whole MCP requests, counted inside the live server (auth, tool, audit, sealing).
+"""Query counts of whole MCP requests, counted inside the live server (auth, tool, audit), and of sealing.
 
 Every query of the server's threads is recorded through an execute wrapper installed on the
-connections the MCP pool holds and on each new connection.
+connections the MCP pool holds and on each new connection. The background audit sealer is kept out
+of the counts (its `note` is replaced by a list), so a sealing pass cannot land in a request's.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ import pytest
 from django.db import connection
 from django.db.backends.signals import connection_created
 
+from accounts.audit import verify_chain
+from accounts.models import AuditEvent
 from accounts.permissions import Permission
 from mcpserver.db import pool_connections
+from mcpserver.sealer import AuditSealer
+from mcpserver.server import McpGateway
 from tests.apikeys.utils import make_key
 from tests.factories import DocumentFactory, MembershipFactory, ProjectFactory
 from tests.mcpserver.conftest import Tenant
@@ -23,15 +28,15 @@ from tests.mcpserver.test_transport import post, tool_call
 
 # SQLite logs its "BEGIN IMMEDIATE"; PostgreSQL's BEGIN is implicit and not logged.
 BEGIN = 1 if connection.vendor == "sqlite" else 0
-# The audit event's INSERT in its transaction, then sealing after commit: find the chain head,
-# lock it, read the unsealed events, seal the one event, move the head.
+# The audit event's INSERT in its transaction. Sealing is not on the request path: the commit only
+# notes the organization for the MCP app's background sealer (mcpserver/sealer.py).
 AUDIT = BEGIN + 1
-SEALING = BEGIN + 5
 
 
 class ServerQueries:
     def __init__(self) -> None:
         self.sql: list[str] = []
+        self.noted: list[int] = []  # organizations handed to the background sealer
         self.lock = threading.Lock()
 
     def wrapper(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -43,6 +48,7 @@ class ServerQueries:
     def of(self, url: str, body: dict[str, Any], key: str) -> list[str]:
         """The queries one request costs the server."""
         self.sql.clear()
+        self.noted.clear()
         response = post(url, body, key)
         assert response.status_code == 200, response.text
         assert "error" not in response.json(), response.text
@@ -50,8 +56,9 @@ class ServerQueries:
 
 
 @pytest.fixture
-def server_queries() -> Iterator[ServerQueries]:
+def server_queries(mcp_gateway: McpGateway, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerQueries]:
     queries = ServerQueries()
+    monkeypatch.setattr(mcp_gateway.sealer, "note", queries.noted.append)
 
     def install(sender: Any, connection: Any, **kwargs: Any) -> None:
         connection.execute_wrappers.append(queries.wrapper)
@@ -96,7 +103,8 @@ def test_a_read_tool_costs_a_small_constant(
 ) -> None:
     server_queries.of(mcp_url, tool_call("whoami"), acme.key)  # warm: last_used_at
     queries = server_queries.of(mcp_url, tool_call(tool, arguments), acme.key)
-    assert len(queries) == 1 + reads + AUDIT + SEALING, queries
+    assert len(queries) == 1 + reads + AUDIT, queries
+    assert server_queries.noted == [acme.org.pk]  # sealed later, off the request path
 
 
 def test_get_document_costs_a_small_constant(
@@ -106,7 +114,7 @@ def test_get_document_costs_a_small_constant(
     queries = server_queries.of(
         mcp_url, tool_call("get_document", {"document": acme.document.public_id}), acme.key
     )
-    assert len(queries) == 1 + 1 + AUDIT + SEALING, queries
+    assert len(queries) == 1 + 1 + AUDIT, queries
 
 
 def test_a_restricted_token_costs_one_more_query_in_whoami(
@@ -114,7 +122,24 @@ def test_a_restricted_token_costs_one_more_query_in_whoami(
 ) -> None:
     _, restricted = make_key(acme.owner, scopes=[Permission.PROJECTS_READ.value], project=acme.project)
     server_queries.of(mcp_url, tool_call("whoami"), restricted)
-    assert len(server_queries.of(mcp_url, tool_call("whoami"), restricted)) == 1 + 1 + AUDIT + SEALING
+    assert len(server_queries.of(mcp_url, tool_call("whoami"), restricted)) == 1 + 1 + AUDIT
+
+
+def test_one_sealing_pass_seals_many_calls_of_an_organization(
+    mcp_url: str, acme: Tenant, server_queries: ServerQueries, django_assert_num_queries: Any
+) -> None:
+    for _ in range(3):
+        server_queries.of(mcp_url, tool_call("whoami"), acme.key)
+    unsealed = AuditEvent.objects.for_org(acme.org).filter(hash="").count()
+    assert unsealed >= 3  # the calls' events (and the tenant's own), committed and waiting
+    sealer = AuditSealer()
+    for _ in range(3):
+        sealer.note(acme.org.pk)
+    # One pass, one transaction (this connection's log shows its BEGIN and COMMIT on either database):
+    # find the chain head, lock it, read the unsealed events, seal each, move the head.
+    with django_assert_num_queries(1 + 4 + unsealed + 1):
+        assert sealer.seal_now() == unsealed
+    assert verify_chain(org=acme.org).ok
 
 
 @pytest.mark.parametrize(

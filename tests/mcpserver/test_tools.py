@@ -10,6 +10,7 @@ from mcp_types import PromptReference, ResourceTemplateReference
 from accounts.models import AuditEvent, Document, Project
 from accounts.permissions import Permission
 from mcpserver.registry import REGISTRY
+from mcpserver.server import McpGateway
 from tests.apikeys.utils import make_key
 from tests.factories import DocumentFactory, ProjectFactory
 from tests.mcpserver.conftest import Tenant, call, connect, run
@@ -64,7 +65,7 @@ def test_a_forged_cursor_is_an_argument_error(mcp_url: str, acme: Tenant) -> Non
 
 
 def test_create_project_audits_once_in_the_write_transaction_tagged_with_the_tool(
-    mcp_url: str, acme: Tenant
+    mcp_url: str, acme: Tenant, mcp_gateway: McpGateway
 ) -> None:
     result = run(call(mcp_url, acme.key, "create_project", {"name": "Research", "description": "Notes"}))
     assert not result.is_error
@@ -75,7 +76,9 @@ def test_create_project_audits_once_in_the_write_transaction_tagged_with_the_too
     assert event.data["tool"] == "create_project"
     assert event.credential_kind == "api_key"
     assert event.actor_id == acme.owner.user_id
-    assert event.hash  # sealed after commit
+    assert mcp_gateway.sealer.seal_now() == 1  # noted for the background sealer after commit
+    event.refresh_from_db()
+    assert event.hash
 
 
 def test_invalid_arguments_name_the_argument_and_change_nothing(mcp_url: str, acme: Tenant) -> None:
@@ -297,3 +300,34 @@ def test_prompts_and_completion(mcp_url: str, acme: Tenant) -> None:
     assert "acme welcome" in summary.messages[0].content.text
     assert slugs.completion.values == ["handbook"]
     assert ids.completion.values == [acme.document.public_id]
+
+
+def test_prompt_mistakes_are_invalid_params_with_the_reason(mcp_url: str, acme: Tenant) -> None:
+    async def scenario() -> list[tuple[int, str]]:
+        errors = []
+        async with connect(mcp_url, acme.key) as client:
+            for name, arguments in (
+                ("no_such_prompt", {}),
+                ("summarize_project", {}),
+                ("summarize_project", {"project": "no-such-project"}),
+            ):
+                try:
+                    await client.get_prompt(name, arguments)
+                except MCPError as error:
+                    errors.append((error.error.code, error.error.message))
+        return errors
+
+    errors = run(scenario())
+    assert [code for code, _ in errors] == [-32602, -32602, -32602]
+    assert "Unknown prompt: no_such_prompt" in errors[0][1]
+    assert "project" in errors[1][1]
+    assert "No project with the slug no-such-project" in errors[2][1]
+
+
+def test_server_reports_its_version(mcp_url: str, acme: Tenant) -> None:
+    async def scenario() -> str:
+        async with connect(mcp_url, acme.key, mode="legacy") as client:
+            assert client.server_info is not None
+            return client.server_info.version
+
+    assert run(scenario()) == "0.1.0"

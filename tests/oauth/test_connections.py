@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.test import Client
@@ -10,7 +11,6 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.audit import AuditAction
-from accounts.bearer import InvalidToken
 from accounts.models import (
     AuditEvent,
     Membership,
@@ -20,21 +20,11 @@ from accounts.models import (
     Organization,
     User,
 )
-from accounts.oauth import principal_from_access_token
 from accounts.permissions import Role
-from accounts.principal import Channel
 from tests.factories import MembershipFactory, principal_for
-from tests.oauth.utils import obtain_tokens, refresh
+from tests.oauth.utils import access_token_works, obtain_tokens, refresh
 
 pytestmark = pytest.mark.django_db
-
-
-def _works(token: str) -> bool:
-    try:
-        principal_from_access_token(token=token, channel=Channel.MCP, ip=None, user_agent="")
-    except InvalidToken:
-        return False
-    return True
 
 
 def _signed_in(user: User) -> Client:
@@ -82,7 +72,7 @@ def test_the_page_lists_only_the_persons_own_connections(
 
 def test_last_used_shows_after_a_request(app: OAuthApplication, owner: User, org: Organization) -> None:
     tokens = obtain_tokens(owner, app, org)
-    assert _works(tokens["access_token"])
+    assert access_token_works(tokens["access_token"])
 
     connection = _signed_in(owner).get("/account/connected-apps/").context["connections"][0]
 
@@ -121,7 +111,7 @@ def test_revoke_makes_the_next_use_of_the_token_fail(
         )
 
     assert response.status_code == 302
-    assert not _works(tokens["access_token"])
+    assert not access_token_works(tokens["access_token"])
     assert refresh(Client(), app.client_id, tokens["refresh_token"]).status_code == 400
     assert not OAuthRefreshToken.objects.filter(revoked__isnull=True).exists()
     assert not OAuthGrant.objects.exists()
@@ -156,7 +146,7 @@ def test_revoke_in_an_organization_one_is_not_in_changes_nothing(
     )
 
     assert response.status_code == 302
-    assert _works(tokens["access_token"])
+    assert access_token_works(tokens["access_token"])
 
 
 def test_revoke_all(app: OAuthApplication, owner: User, org: Organization, other_org: Organization) -> None:
@@ -167,8 +157,8 @@ def test_revoke_all(app: OAuthApplication, owner: User, org: Organization, other
     response = _signed_in(owner).post("/account/connected-apps/revoke-all/")
 
     assert response.status_code == 302
-    assert not _works(first["access_token"])
-    assert not _works(second["access_token"])
+    assert not access_token_works(first["access_token"])
+    assert not access_token_works(second["access_token"])
     assert AuditEvent.objects.for_org(other_org).filter(action=AuditAction.OAUTH_APP_REVOKED).count() == 1
 
 
@@ -216,6 +206,29 @@ def test_admins_see_every_members_connections(
     assert member_membership.user.email in response.content.decode()
 
 
+def test_everything_this_app_did_opens_the_audit_log_filtered_to_the_app(
+    app: OAuthApplication, admin_membership: Membership, member_membership: Membership, org: Organization
+) -> None:
+    obtain_tokens(member_membership.user, app, org)
+    client = _signed_in(admin_membership.user)
+
+    page = client.get(f"/orgs/{org.slug}/connected-apps/").content.decode()
+    link = f"/orgs/{org.slug}/audit/?credential={quote(app.client_id)}"
+    assert f'href="{link}"' in page
+    assert "Everything this app did" in page
+    events = client.get(link).context["page"]
+    assert {e.credential_id for e in events} == {app.client_id}
+    assert AuditAction.OAUTH_CONSENT_GRANTED in {e.action for e in events}
+
+
+def test_no_audit_link_on_the_persons_page(app: OAuthApplication, owner: User, org: Organization) -> None:
+    obtain_tokens(owner, app, org)
+
+    page = _signed_in(owner).get("/account/connected-apps/").content.decode()
+
+    assert "Everything this app did" not in page
+
+
 def test_members_cannot_see_the_organization_page(member_membership: Membership, org: Organization) -> None:
     assert _signed_in(member_membership.user).get(f"/orgs/{org.slug}/connected-apps/").status_code == 403
 
@@ -249,7 +262,7 @@ def test_admin_revokes_a_members_connection(
     )
 
     assert response.status_code == 302
-    assert not _works(tokens["access_token"])
+    assert not access_token_works(tokens["access_token"])
     event = AuditEvent.objects.for_org(org).get(action=AuditAction.OAUTH_APP_REVOKED)
     assert event.actor == admin_membership.user
     assert event.data["user"] == member_membership.user.email
@@ -301,9 +314,9 @@ def test_leaving_an_organization_revokes_the_connections_there(
     with django_capture_on_commit_callbacks(execute=True):
         services.member_remove(principal=principal_for(member_membership), membership=member_membership)
 
-    assert not _works(here["access_token"])
+    assert not access_token_works(here["access_token"])
     assert refresh(Client(), app.client_id, here["refresh_token"]).status_code == 400
-    assert _works(elsewhere["access_token"])
+    assert access_token_works(elsewhere["access_token"])
     actions = list(AuditEvent.objects.for_org(org).order_by("id").values_list("action", flat=True))
     assert actions[-2:] == [AuditAction.MEMBER_LEFT, AuditAction.OAUTH_APP_REVOKED]
 
@@ -315,7 +328,7 @@ def test_being_removed_revokes_too(
 
     services.member_remove(principal=principal_for(owner_membership), membership=member_membership)
 
-    assert not _works(tokens["access_token"])
+    assert not access_token_works(tokens["access_token"])
     event = AuditEvent.objects.for_org(org).get(action=AuditAction.OAUTH_APP_REVOKED)
     assert event.data["reason"] == "member_removed"
     assert not OAuthRefreshToken.objects.filter(user=member_membership.user, revoked__isnull=True).exists()

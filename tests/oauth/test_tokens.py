@@ -15,7 +15,6 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from accounts.audit import AuditAction
-from accounts.bearer import InvalidToken
 from accounts.models import (
     AuditEvent,
     OAuthAccessToken,
@@ -24,25 +23,25 @@ from accounts.models import (
     Organization,
     User,
 )
-from accounts.oauth import principal_from_access_token
 from accounts.oauth_validators import GatehouseOAuth2Validator
 from accounts.principal import Channel
 from tests.factories import ProjectFactory
-from tests.oauth.utils import code_from, consent, exchange, obtain_tokens, refresh, register, start
+from tests.oauth.utils import (
+    access_token_works,
+    code_from,
+    consent,
+    exchange,
+    obtain_tokens,
+    refresh,
+    register,
+    start,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def _checksum(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _works(token: str) -> bool:
-    try:
-        principal_from_access_token(token=token, channel=Channel.MCP, ip=None, user_agent="")
-    except InvalidToken:
-        return False
-    return True
 
 
 def _rotated_ago(refresh_token: str, seconds: int) -> None:
@@ -121,7 +120,7 @@ def test_authorization_without_resource_is_bound_to_the_mcp_resource(
     assert OAuthAccessToken.objects.get(token_checksum=_checksum(tokens["access_token"])).resource == [
         settings.MCP_RESOURCE_URL
     ]
-    assert _works(tokens["access_token"])
+    assert access_token_works(tokens["access_token"])
 
 
 def test_project_is_carried_to_the_tokens(app: OAuthApplication, owner: User, org: Organization) -> None:
@@ -152,8 +151,8 @@ def test_refresh_rotates_both_tokens_and_keeps_the_organization(
     renewed = response.json()
     assert renewed["access_token"] != tokens["access_token"]
     assert renewed["refresh_token"] != tokens["refresh_token"]
-    assert not _works(tokens["access_token"])
-    assert _works(renewed["access_token"])
+    assert not access_token_works(tokens["access_token"])
+    assert access_token_works(renewed["access_token"])
     new_access = OAuthAccessToken.objects.get(token_checksum=_checksum(renewed["access_token"]))
     assert new_access.organization == org
     assert (
@@ -198,8 +197,8 @@ def test_benign_retry_inside_the_window_gets_a_fresh_pair_and_keeps_the_first(
     assert second["access_token"] not in {first["access_token"], tokens["access_token"]}
     assert second["scope"] == first["scope"]
     # Whichever response the client kept works, and both stay in one family with the organization.
-    assert _works(first["access_token"])
-    assert _works(second["access_token"])
+    assert access_token_works(first["access_token"])
+    assert access_token_works(second["access_token"])
     families = set(
         OAuthRefreshToken.objects.filter(
             token_checksum__in=[_checksum(first["refresh_token"]), _checksum(second["refresh_token"])]
@@ -227,7 +226,7 @@ def test_replay_after_the_window_revokes_the_whole_family_and_is_audited(
 
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"
-    assert not _works(current["access_token"])
+    assert not access_token_works(current["access_token"])
     assert refresh(Client(), app.client_id, current["refresh_token"]).status_code == 400
     event = AuditEvent.objects.for_org(org).get(action=AuditAction.OAUTH_REFRESH_REUSE_DETECTED)
     assert event.channel == "api"
@@ -248,7 +247,7 @@ def test_replay_after_the_successor_was_rotated_is_reuse_even_inside_the_window(
     replay = refresh(Client(), app.client_id, tokens["refresh_token"])
 
     assert replay.status_code == 400
-    assert not _works(third["access_token"])
+    assert not access_token_works(third["access_token"])
     assert (
         AuditEvent.objects.for_org(org).filter(action=AuditAction.OAUTH_REFRESH_REUSE_DETECTED).count() == 1
     )
@@ -275,6 +274,36 @@ def test_refresh_after_leaving_the_organization_is_refused(
     assert refresh(Client(), app.client_id, tokens["refresh_token"]).status_code == 400
 
 
+# Rate limit
+
+
+@override_settings(OAUTH_TOKEN_RATE="3/m")
+def test_the_token_endpoint_is_rate_limited_per_client_and_ip(app: OAuthApplication) -> None:
+    other_app = register(Client()).json()["client_id"]
+    statuses = [refresh(Client(), app.client_id, "wrt_nosuchtoken").status_code for _ in range(4)]
+    limited = refresh(Client(), app.client_id, "wrt_nosuchtoken")
+
+    assert statuses == [400, 400, 400, 429]
+    assert limited.json()["error"] == "rate_limited"
+    assert limited["Content-Type"] == "application/json"
+    assert limited["Cache-Control"] == "no-store"
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    # Another client from the same IP, and the same client from another IP, are counted apart.
+    assert refresh(Client(), other_app, "wrt_nosuchtoken").status_code == 400
+    assert refresh(Client(REMOTE_ADDR="10.0.0.2"), app.client_id, "wrt_nosuchtoken").status_code == 400
+
+
+@override_settings(OAUTH_TOKEN_RATE="1/m")
+def test_the_token_rate_limit_reads_the_client_from_http_basic() -> None:
+    basic = "Basic " + base64.b64encode(b"confidential-client:secret").decode()
+    client = Client(HTTP_AUTHORIZATION=basic)
+
+    assert client.post("/oauth/token/", {"grant_type": "refresh_token"}).status_code != 429
+    assert client.post("/oauth/token/", {"grant_type": "refresh_token"}).status_code == 429
+    other = Client(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"another-client:secret").decode())
+    assert other.post("/oauth/token/", {"grant_type": "refresh_token"}).status_code != 429
+
+
 # RFC 7009 and RFC 7662
 
 
@@ -286,7 +315,7 @@ def test_rfc7009_revoking_the_access_token_kills_the_refresh_token_too(
     response = Client().post("/oauth/revoke/", {"token": tokens["access_token"], "client_id": app.client_id})
 
     assert response.status_code == 200
-    assert not _works(tokens["access_token"])
+    assert not access_token_works(tokens["access_token"])
     assert refresh(Client(), app.client_id, tokens["refresh_token"]).status_code == 400
 
 
@@ -297,7 +326,44 @@ def test_rfc7009_another_client_cannot_revoke(app: OAuthApplication, owner: User
     response = Client().post("/oauth/revoke/", {"token": tokens["access_token"], "client_id": other})
 
     assert response.status_code == 200  # RFC 7009: the same answer, and nothing revoked
-    assert _works(tokens["access_token"])
+    assert access_token_works(tokens["access_token"])
+    assert not AuditEvent.objects.for_org(org).filter(action=AuditAction.OAUTH_APP_REVOKED).exists()
+
+
+@pytest.mark.parametrize("token_type", ["access_token", "refresh_token"])
+def test_rfc7009_revocation_is_audited_in_the_tokens_organization(
+    app: OAuthApplication, owner: User, org: Organization, token_type: str
+) -> None:
+    tokens = obtain_tokens(owner, app, org)
+
+    response = Client(REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Client/1.0").post(
+        "/oauth/revoke/", {"token": tokens[token_type], "client_id": app.client_id}
+    )
+
+    assert response.status_code == 200
+    event = AuditEvent.objects.for_org(org).get(action=AuditAction.OAUTH_APP_REVOKED)
+    assert (event.channel, event.actor, event.credential_id) == (Channel.API, owner, app.client_id)
+    assert (event.ip, event.user_agent) == ("203.0.113.9", "Client/1.0")
+    assert event.data == {
+        "client_id": app.client_id,
+        "user": owner.email,
+        "reason": "client_revoked",
+        "token_type": token_type,
+    }
+
+
+def test_rfc7009_revoking_an_unknown_or_revoked_token_audits_nothing(
+    app: OAuthApplication, owner: User, org: Organization
+) -> None:
+    tokens = obtain_tokens(owner, app, org)
+    client = Client()
+    revoke = {"token": tokens["refresh_token"], "client_id": app.client_id}
+
+    assert client.post("/oauth/revoke/", revoke).status_code == 200
+    assert client.post("/oauth/revoke/", revoke).status_code == 200
+    assert client.post("/oauth/revoke/", {**revoke, "token": "wrt_unknown"}).status_code == 200
+
+    assert AuditEvent.objects.for_org(org).filter(action=AuditAction.OAUTH_APP_REVOKED).count() == 1
 
 
 def test_rfc7662_introspection_for_a_confidential_client(owner: User, org: Organization) -> None:
@@ -367,8 +433,8 @@ def test_two_concurrent_refreshes_with_one_token_both_succeed(
     assert race["inner"].status_code == 200
     assert race["outer"].status_code == 200
     assert race["outer"].json()["access_token"] != race["inner"].json()["access_token"]
-    assert _works(race["outer"].json()["access_token"])
-    assert _works(race["inner"].json()["access_token"])
+    assert access_token_works(race["outer"].json()["access_token"])
+    assert access_token_works(race["inner"].json()["access_token"])
 
 
 @override_settings(OAUTH_REFRESH_RETRY_SECONDS=0)
@@ -386,4 +452,4 @@ def test_strict_mode_without_a_retry_window(
     assert (
         refresh(Client(), app.client_id, tokens["refresh_token"]).status_code == 400
     )  # a replay: family gone
-    assert not _works(race["inner"].json()["access_token"])
+    assert not access_token_works(race["inner"].json()["access_token"])

@@ -13,7 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.test import Client
 
+from accounts.bearer import InvalidToken
 from accounts.models import OAuthApplication, Organization, User
+from accounts.oauth import principal_from_access_token
+from accounts.principal import Channel
 
 REDIRECT = "http://127.0.0.1:53682/callback"
 
@@ -125,3 +128,12 @@ def obtain_tokens(
     response = exchange(Client(), authz, params["code"], **secret)
     assert response.status_code == 200, response.content
     return response.json()
+
+
+def access_token_works(token: str) -> bool:
+    """Whether the resource side (MCP, REST API) still accepts this access token."""
+    try:
+        principal_from_access_token(token=token, channel=Channel.MCP, ip=None, user_agent="")
+    except InvalidToken:
+        return False
+    return True
