@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import audit, auth, content, orgs
+from accounts.views import audit, auth, connect, content, orgs
 
 app_name = "accounts"
 
@@ -81,6 +81,8 @@ urlpatterns = [
         content.DocumentDeleteView.as_view(),
         name="document_delete",
     ),
+    # How AI clients connect (accounts/views/connect.py)
+    path("orgs/<slug:org_slug>/connect/", connect.ConnectView.as_view(), name="connect"),
     # Audit log (accounts/views/audit.py)
     path("orgs/<slug:org_slug>/audit/", audit.AuditLogView.as_view(), name="audit"),
     path("orgs/<slug:org_slug>/audit/export.<str:fmt>", audit.AuditExportView.as_view(), name="audit_export"),
