@@ -197,6 +197,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's default console handler would print django.* lines a second time, unredacted:
+        # send them through the project's handler only.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         # Loggers that print URLs or requests redact on the logger itself, before any handler (pytest's
         # caplog included) sees the record. uvicorn's access log prints query strings: its own

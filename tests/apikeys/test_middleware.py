@@ -149,3 +149,17 @@ def test_the_url_guard_and_the_log_filter_share_one_idea_of_a_secret() -> None:
     assert redact("/orgs/acme/projects/sk-learn-notes/") == "/orgs/acme/projects/sk-learn-notes/"
     assert credential_in_url(path=f"/x/{KEY}/", query_string="") == "path"
     assert redact(f"/x/{KEY}/") == "/x/sk-[REDACTED]/"
+
+
+def test_django_log_lines_go_through_the_redacting_handler_only() -> None:
+    import logging
+
+    from accounts.logging import RedactSecretsFilter
+
+    django_logger = logging.getLogger("django")
+    assert django_logger.handlers == []
+    assert django_logger.propagate
+    # pytest adds its own capture handlers to the root logger; ours is the one that prints.
+    printing = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]
+    assert printing
+    assert all(any(isinstance(f, RedactSecretsFilter) for f in h.filters) for h in printing)
