@@ -23,6 +23,9 @@ from mcpserver.db import run_db
 logger = logging.getLogger(__name__)
 
 INTERVAL = float(os.environ.get("MCP_AUDIT_SEAL_INTERVAL", "0.1"))
+# A failed organization is tried again on the next passes (a locked database, a dropped connection),
+# this many times in a row at most: a gone organization must not make the task spin forever.
+MAX_ATTEMPTS = 20
 
 
 class AuditSealer:
@@ -31,6 +34,7 @@ class AuditSealer:
     def __init__(self, *, interval: float = INTERVAL) -> None:
         self.interval = interval
         self._pending: set[int] = set()
+        self._failures: dict[int, int] = {}  # organization id → consecutive failed attempts
         self._lock = threading.Lock()  # noted from the pool's threads, drained by the task
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -53,9 +57,19 @@ class AuditSealer:
             try:
                 sealed += seal_pending(org_id=org_id)
             except Exception:
-                # The events stay unsealed, not lost: the organization's next sealing (or
-                # `audit_verify --seal`) takes them. Not retried here, to not spin on a gone organization.
-                logger.exception("could not seal the audit chain of organization %s", org_id)
+                # The events stay unsealed, never lost. Try again on the next passes; after
+                # MAX_ATTEMPTS the organization's next event (or `audit_verify --seal`) takes them.
+                attempts = self._failures.get(org_id, 0) + 1
+                logger.exception(
+                    "could not seal the audit chain of organization %s (attempt %s)", org_id, attempts
+                )
+                if attempts < MAX_ATTEMPTS:
+                    self._failures[org_id] = attempts
+                    self.note(org_id)
+                else:
+                    self._failures.pop(org_id, None)
+            else:
+                self._failures.pop(org_id, None)
         return sealed
 
     def start(self) -> None:

@@ -24,6 +24,21 @@ import uvicorn
 
 from tests.servers import free_port, gatehouse_env, migrate_and_seed, uvicorn_process
 
+_SERVERS: dict[str, uvicorn.Server] = {}
+
+
+def wait_until_idle(url: str, *, timeout: float = 10) -> None:
+    """Wait until the in-thread server at `url` has no request in progress.
+
+    A client can return before the server has finished with its last request (a notification is
+    answered 202 before it is handled); a test's teardown must not flush the shared in-memory
+    SQLite database under a request still reading it ("table is locked").
+    """
+    server = _SERVERS[url]
+    deadline = time.monotonic() + timeout
+    while server.server_state.tasks and time.monotonic() < deadline:
+        time.sleep(0.005)
+
 
 @contextmanager
 def serve_in_thread(app: object) -> Iterator[str]:
@@ -39,9 +54,12 @@ def serve_in_thread(app: object) -> Iterator[str]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    _SERVERS[url] = server
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
+        _SERVERS.pop(url, None)
         server.should_exit = True
         thread.join(timeout=15)
 

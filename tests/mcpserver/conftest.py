@@ -25,7 +25,7 @@ from mcpserver.db import close_pool
 from mcpserver.server import McpGateway
 from tests.apikeys.utils import make_key
 from tests.factories import DocumentFactory, MembershipFactory, OrganizationFactory, ProjectFactory
-from tests.live import serve_in_thread
+from tests.live import serve_in_thread, wait_until_idle
 
 T = TypeVar("T")
 MODES = ("auto", "legacy")  # auto negotiates 2026-07-28; legacy is the 2025-11-25 initialize handshake
@@ -65,7 +65,9 @@ def mcp_base_url(django_db_setup: None, mcp_gateway: McpGateway) -> Iterator[str
 def mcp_url(mcp_base_url: str, transactional_db: None, mcp_gateway: McpGateway) -> Iterator[str]:
     """The /mcp URL; the test's rows are committed so the server's threads see them."""
     yield f"{mcp_base_url}/mcp"
-    # Seal this test's events before its rows are flushed, not in the middle of the next test.
+    # Let the server finish the test's last request, then seal the test's events, before its rows
+    # are flushed: not in the middle of the next test.
+    wait_until_idle(mcp_base_url)
     mcp_gateway.sealer.seal_now()
 
 

@@ -115,3 +115,38 @@ def test_a_failing_organization_does_not_stop_the_others(
     assert "could not seal the audit chain" in caplog.text
     assert AuditEvent.objects.for_org(owner_principal.organization).get().hash == ""  # kept, unsealed
     assert AuditEvent.objects.for_org(other_owner_principal.organization).get().hash
+
+
+def test_a_failed_organization_is_retried_on_the_next_passes_then_left_to_its_next_event(
+    owner_principal: Principal,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    sealer = AuditSealer()
+    with (
+        sealing_deferred_to(sealer.note),
+        django_capture_on_commit_callbacks(execute=True),
+        transaction.atomic(),
+    ):
+        audit_record(principal=owner_principal, action=AuditAction.PROJECT_UPDATED)
+    real = sealer_module.seal_pending
+    failures = iter([RuntimeError("database is locked")] * 2)
+
+    def flaky_seal_pending(*, org_id: int) -> int:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real(org_id=org_id)
+
+    monkeypatch.setattr(sealer_module, "seal_pending", flaky_seal_pending)
+    assert sealer.seal_now() == 0
+    assert sealer.seal_now() == 0
+    assert sealer.seal_now() == 1  # the third pass succeeds without any new event
+    assert AuditEvent.objects.for_org(owner_principal.organization).get().hash
+
+    monkeypatch.setattr(sealer_module, "seal_pending", lambda *, org_id: 1 / 0)
+    sealer.note(owner_principal.organization.pk)
+    passes = 0
+    while sealer.seal_now() == 0 and sealer._pending:
+        passes += 1
+    assert passes == sealer_module.MAX_ATTEMPTS - 1  # then it gives up until the next event
