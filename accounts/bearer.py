@@ -31,17 +31,11 @@ class InvalidToken(Exception):
 
 @cache
 def _resolvers() -> tuple[tuple[str, BearerResolver], ...]:
-    # Imported on first use: apikeys and the OAuth module import this module for InvalidToken.
+    # Imported on first use: both resolvers' modules import this one for InvalidToken.
+    from accounts.oauth import principal_from_access_token
     from apikeys.authentication import principal_from_api_key
 
-    resolvers: list[tuple[str, BearerResolver]] = [(API_KEY_PREFIX, principal_from_api_key)]
-    try:
-        from accounts.oauth import principal_from_access_token
-    except ImportError:  # until the OAuth authorization server exists, wat_ tokens are simply invalid
-        pass
-    else:
-        resolvers.append((ACCESS_TOKEN_PREFIX, principal_from_access_token))
-    return tuple(resolvers)
+    return ((API_KEY_PREFIX, principal_from_api_key), (ACCESS_TOKEN_PREFIX, principal_from_access_token))
 
 
 def resolve_bearer(*, token: str, channel: Channel, ip: str | None, user_agent: str) -> Principal:

@@ -59,10 +59,6 @@ def principal_from_api_key(*, token: str, channel: Channel, ip: str | None, user
     )
 
 
-# Kept for callers of the earlier name: every bearer token goes through accounts.bearer.
-principal_from_bearer = resolve_bearer
-
-
 class BearerTokenInvalid(exceptions.AuthenticationFailed):
     default_code = "invalid_token"
     default_detail = InvalidToken.description

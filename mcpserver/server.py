@@ -48,6 +48,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accounts.audit import sealing_deferred_to
+from accounts.bearer import InvalidToken
 from accounts.permissions import TOKEN_SCOPES
 from apikeys.middleware import credential_in_url, query_credential_error_body
 from mcpserver import auth
@@ -316,7 +317,7 @@ class McpGateway:
             user_agent=headers.get("user-agent", ""),
         )
         if principal is None:
-            description = "The access token is malformed, unknown, expired or revoked."
+            description = str(InvalidToken.description)
             challenge = auth.www_authenticate(error="invalid_token", description=description)
             await _error(send, 401, "invalid_token", description, challenge)
             return

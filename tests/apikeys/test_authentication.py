@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.bearer import resolve_bearer
 from accounts.models import Membership, Organization, User
 from accounts.permissions import Permission, Role
 from accounts.principal import Channel, CredentialKind, Principal
 from apikeys import keys
-from apikeys.authentication import InvalidToken, principal_from_api_key, principal_from_bearer
+from apikeys.authentication import InvalidToken, principal_from_api_key
 from apikeys.models import ApiKey
 from apikeys.services import apikey_revoke, apikey_roll
 from tests.apikeys.utils import Clock, make_key, reload
@@ -191,12 +192,9 @@ def test_no_field_tells_a_revoked_key_from_an_unknown_one(owner_membership: Memb
 
 def test_bearer_dispatch_by_prefix(owner_membership: Membership) -> None:
     _, plaintext = make_key(owner_membership)
-    assert (
-        principal_from_bearer(token=plaintext, channel=Channel.MCP, ip=None, user_agent="").channel
-        == Channel.MCP
-    )
+    assert resolve_bearer(token=plaintext, channel=Channel.MCP, ip=None, user_agent="").channel == Channel.MCP
     with pytest.raises(InvalidToken):
-        principal_from_bearer(token="wat_unknown_kind", channel=Channel.API, ip=None, user_agent="")
+        resolve_bearer(token="wat_unknown_kind", channel=Channel.API, ip=None, user_agent="")
 
 
 def test_expired_status_uses_the_same_clock(owner_membership: Membership) -> None:
