@@ -7,7 +7,10 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditEvent, Document, Invitation, Membership, Organization, Project, User
+from accounts.audit.models import AuditEvent
+from accounts.content.models import Document, Project
+from accounts.orgs.models import Invitation, Membership, Organization
+from accounts.users.models import User
 
 
 @admin.register(User)

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts and organizations")
+
+    def ready(self) -> None:
+        from accounts.core.bearer import register_bearer_resolver
+        from accounts.core.secrecy import ACCESS_TOKEN_PREFIX
+        from accounts.oauth.resolver import principal_from_access_token
+
+        register_bearer_resolver(ACCESS_TOKEN_PREFIX, principal_from_access_token)

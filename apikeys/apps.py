@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class ApiKeysConfig(AppConfig):
     name = "apikeys"
     verbose_name = _("API keys")
+
+    def ready(self) -> None:
+        from accounts.core.bearer import register_bearer_resolver
+        from accounts.core.secrecy import API_KEY_PREFIX
+        from apikeys.resolver import principal_from_api_key
+
+        register_bearer_resolver(API_KEY_PREFIX, principal_from_api_key)

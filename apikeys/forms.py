@@ -7,11 +7,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import aware_datetime
-from accounts.models import Project
-from accounts.permissions import READ_ONLY_SCOPES, TOKEN_SCOPES, Permission
-from accounts.principal import Principal
-from accounts.selectors import project_choices
+from accounts.content.models import Project
+from accounts.content.selectors import project_choices
+from accounts.core.forms import aware_datetime
+from accounts.core.permissions import READ_ONLY_SCOPES, TOKEN_SCOPES, Permission
+from accounts.core.principal import Principal
 
 PRESET_READ, PRESET_FULL, PRESET_CUSTOM = "read", "full", "custom"
 EXPIRY_NEVER, EXPIRY_CUSTOM = "never", "custom"

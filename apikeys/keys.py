@@ -11,9 +11,9 @@ import re
 import secrets
 import zlib
 
-from accounts.secrecy import token_digest
+from accounts.core.secrecy import API_KEY_PREFIX, token_digest
 
-PREFIX = "sk-"
+PREFIX = API_KEY_PREFIX
 RANDOM_BYTES = 32  # 256 bits
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BODY_LENGTH = 43  # 62**43 > 2**256

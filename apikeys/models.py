@@ -8,9 +8,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.ids import PublicIdField
-from accounts.permissions import READ_ONLY_SCOPES, TOKEN_SCOPES
-from accounts.tenancy import OrgOwnedModel, OrgScopedManager, OrgScopedQuerySet
+from accounts.core.ids import PublicIdField
+from accounts.core.permissions import READ_ONLY_SCOPES, TOKEN_SCOPES
+from accounts.core.tenancy import OrgOwnedModel, OrgScopedManager, OrgScopedQuerySet
 
 IDLE_AFTER = timedelta(days=90)
 EXPIRING_WITHIN = timedelta(days=7)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from accounts.models import Membership, Organization
-from accounts.permissions import Permission, Role
-from accounts.principal import CredentialKind, MissingPermission, Principal
+from accounts.core.permissions import Permission, Role
+from accounts.core.principal import CredentialKind, MissingPermission, Principal
+from accounts.orgs.models import Membership, Organization
 from apikeys.models import ApiKey, ApiKeyQuerySet
 
 

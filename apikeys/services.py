@@ -13,15 +13,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.audit import AuditAction, audit_record
-from accounts.models import Organization, Project
-from accounts.permissions import TOKEN_SCOPES, Permission, Role
-from accounts.principal import Channel, Principal
+from accounts.audit.models import AuditAction
+from accounts.audit.record import audit_record
+from accounts.content.models import Project
+from accounts.core.permissions import SCOPE_ORDER, Permission, Role
+from accounts.core.principal import Channel, Principal
+from accounts.orgs.models import Organization
 from apikeys import keys
 from apikeys.models import ApiKey, ApiKeyStatus
 from apikeys.selectors import apikey_list_expiry_due, apikey_visible
 
-SCOPE_ORDER: tuple[str, ...] = tuple(p.value for p in TOKEN_SCOPES)
 MAX_ROLL_OVERLAP = timedelta(days=7)
 
 

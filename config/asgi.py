@@ -17,7 +17,8 @@ django_app = get_asgi_application()  # django.setup(): models are importable fro
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
 from mcpserver.auth import PRM_ROOT_PATH  # noqa: E402
-from mcpserver.server import MCP_PATH, build_mcp_app  # noqa: E402
+from mcpserver.gateway import MCP_PATH  # noqa: E402
+from mcpserver.server import build_mcp_app  # noqa: E402
 
 
 def is_mcp_path(path: str) -> bool:

@@ -55,7 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: a key in a URL is refused before anything else sees (or logs) the request.
-    "apikeys.middleware.QueryStringCredentialMiddleware",
+    "accounts.core.urlguard.QueryStringCredentialMiddleware",
     # Answers CORS preflights for the OAuth endpoints only (CORS_URLS_REGEX).
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -84,7 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "accounts.context_processors.navigation",
+                "accounts.orgs.context_processors.navigation",
             ],
         },
     },
@@ -140,7 +140,7 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 # Count "Ann@X.com" and "ann@x.com" as one account, or case variants would dodge the lockout.
-AXES_USERNAME_CALLABLE = "accounts.forms.lockout_username"
+AXES_USERNAME_CALLABLE = "accounts.users.forms.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
@@ -190,7 +190,7 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "accounts.logging.RedactSecretsFilter"}},
+    "filters": {"redact_secrets": {"()": "accounts.core.redaction.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
@@ -228,11 +228,11 @@ OAUTH2_PROVIDER_ID_TOKEN_MODEL = "accounts.OAuthIDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "accounts.OAuthGrant"
 MCP_RESOURCE_URL = PUBLIC_URL + "/mcp"
 OAUTH2_PROVIDER = {
-    "OAUTH2_VALIDATOR_CLASS": "accounts.oauth_validators.GatehouseOAuth2Validator",
-    "OAUTH2_SERVER_CLASS": "accounts.oauth_validators.GatehouseServer",
-    "SCOPES_BACKEND_CLASS": "accounts.oauth_validators.TokenScopes",
-    "ACCESS_TOKEN_GENERATOR": "accounts.oauth_validators.access_token_generator",
-    "REFRESH_TOKEN_GENERATOR": "accounts.oauth_validators.refresh_token_generator",
+    "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.validators.GatehouseOAuth2Validator",
+    "OAUTH2_SERVER_CLASS": "accounts.oauth.validators.GatehouseServer",
+    "SCOPES_BACKEND_CLASS": "accounts.oauth.validators.TokenScopes",
+    "ACCESS_TOKEN_GENERATOR": "accounts.oauth.tokens.access_token_generator",
+    "REFRESH_TOKEN_GENERATOR": "accounts.oauth.tokens.refresh_token_generator",
     # One issuer string everywhere: RFC 8414 metadata, the RFC 9207 `iss` and the MCP metadata.
     "OIDC_ISS_ENDPOINT": PUBLIC_URL,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
@@ -302,7 +302,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "accounts.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "accounts.core.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Per API key, in the cache (Redis when REDIS_URL is set, so the limit holds across workers).
     "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_LIMIT", default="600/min")},

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import oauth_urls
-from accounts.views.oauth import MetadataView
+from accounts.oauth import urls as oauth_urls
+from accounts.oauth.endpoints import MetadataView
 
 urlpatterns = [
     path("", include("accounts.urls")),

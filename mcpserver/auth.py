@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from accounts.bearer import InvalidToken, resolve_bearer
-from accounts.principal import Channel, Principal
+from accounts.core.bearer import InvalidToken, resolve_bearer
+from accounts.core.principal import Channel, Principal
 from mcpserver.limits import Limited, check_rate_limits
 
 PRM_PATH = "/.well-known/oauth-protected-resource/mcp"

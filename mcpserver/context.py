@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from accounts.principal import Principal
+from accounts.core.principal import Principal
 
 CURRENT_PRINCIPAL: ContextVar[Principal | None] = ContextVar("gatehouse_mcp_principal", default=None)
 

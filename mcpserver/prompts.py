@@ -9,8 +9,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, Completion, PromptReference, ResourceTemplateReference
 
-from accounts import selectors
-from accounts.principal import Principal
+from accounts.content.selectors import document_list, project_get_for_documents, project_list
+from accounts.core.principal import Principal
 from mcpserver.context import current_principal
 from mcpserver.db import run_db
 
@@ -20,8 +20,8 @@ PROMPT_DOCUMENTS = 50
 
 def _project_outline(*, principal: Principal, project: str) -> str:
     try:
-        current = selectors.project_get_for_documents(principal=principal, slug=project)
-        documents = list(selectors.document_list(principal=principal, project=current)[:PROMPT_DOCUMENTS])
+        current = project_get_for_documents(principal=principal, slug=project)
+        documents = list(document_list(principal=principal, project=current)[:PROMPT_DOCUMENTS])
     except (ObjectDoesNotExist, PermissionDenied):
         # An MCPError passes through the SDK as is: the client reads -32602 and this message, not a
         # generic "error rendering prompt".
@@ -40,7 +40,7 @@ def _project_outline(*, principal: Principal, project: str) -> str:
 
 def complete_project_slugs(*, principal: Principal, prefix: str) -> list[str]:
     try:
-        projects = selectors.project_list(principal=principal).filter(slug__startswith=prefix)
+        projects = project_list(principal=principal).filter(slug__startswith=prefix)
     except PermissionDenied:
         return []
     return list(projects.order_by("slug").values_list("slug", flat=True)[: MAX_COMPLETIONS + 1])
@@ -48,8 +48,8 @@ def complete_project_slugs(*, principal: Principal, prefix: str) -> list[str]:
 
 def complete_document_ids(*, principal: Principal, project: str, prefix: str) -> list[str]:
     try:
-        current = selectors.project_get_for_documents(principal=principal, slug=project)
-        documents = selectors.document_list(principal=principal, project=current)
+        current = project_get_for_documents(principal=principal, slug=project)
+        documents = document_list(principal=principal, project=current)
     except (ObjectDoesNotExist, PermissionDenied):
         return []
     matching = documents.filter(public_id__startswith=prefix).values_list("public_id", flat=True)

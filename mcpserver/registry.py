@@ -23,8 +23,9 @@ return type (a pydantic model) the output schema. `register_tools()` wraps it so
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -33,10 +34,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
-from accounts.audit import AuditAction, audit_record, audit_tags
-from accounts.pagination import InvalidCursor
-from accounts.permissions import Permission
-from accounts.principal import MissingPermission, Principal
+from accounts.audit.models import AuditAction
+from accounts.audit.record import audit_record, audit_tags
+from accounts.core.pagination import InvalidCursor
+from accounts.core.permissions import Permission
+from accounts.core.principal import MissingPermission, Principal
 from mcpserver.context import CURRENT_CALL, current_principal
 from mcpserver.db import run_db
 
@@ -191,9 +193,13 @@ def _async_tool(tool: OrgTool) -> Callable[..., Any]:
     return call
 
 
-def register_tools(server: MCPServer) -> None:
-    """Add every `@org_tool` to the server, with its annotations and structured output."""
-    for tool in REGISTRY.values():
+def register_tools(server: MCPServer, *, modules: Sequence[ModuleType]) -> None:
+    """Add every `@org_tool` to the server, module by module, with its annotations and structured output."""
+    names = [module.__name__ for module in modules]
+    unlisted = sorted(tool.name for tool in REGISTRY.values() if tool.fn.__module__ not in names)
+    if unlisted:
+        raise ValueError(f"MCP tools defined outside the listed modules: {unlisted}")
+    for tool in sorted(REGISTRY.values(), key=lambda tool: names.index(tool.fn.__module__)):
         server.add_tool(
             _async_tool(tool),
             name=tool.name,

@@ -8,13 +8,13 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, ListResourcesResult, Resource
 
-from accounts import selectors
-from accounts.models import Document
-from accounts.pagination import InvalidCursor, KeysetPaginator
-from accounts.principal import Principal
+from accounts.content.models import Document
+from accounts.content.selectors import document_get, document_list_all
+from accounts.core.pagination import InvalidCursor, KeysetPaginator
+from accounts.core.principal import Principal
 from mcpserver.context import current_principal
 from mcpserver.db import run_db
-from mcpserver.tools import document_uri
+from mcpserver.tools.common import document_uri
 
 DOCUMENT_TEMPLATE = "gatehouse://projects/{project}/documents/{document}"
 MARKDOWN = "text/markdown"
@@ -27,7 +27,7 @@ resources_paginator: KeysetPaginator[Document] = KeysetPaginator(
 def document_resource_page(*, principal: Principal, cursor: str | None) -> ListResourcesResult:
     """One page of resources/list: the visible documents, most recently updated first."""
     try:
-        page = resources_paginator.paginate(selectors.document_list_all(principal=principal), cursor=cursor)
+        page = resources_paginator.paginate(document_list_all(principal=principal), cursor=cursor)
     except InvalidCursor:
         raise MCPError(
             code=INVALID_PARAMS, message="Invalid cursor: pass nextCursor back unchanged."
@@ -53,7 +53,7 @@ def document_resource_page(*, principal: Principal, cursor: str | None) -> ListR
 def read_document(*, principal: Principal, project: str, document: str) -> str:
     """A document's Markdown; another organization's (or another project's) document is not found."""
     try:
-        found = selectors.document_get(principal=principal, public_id=document)
+        found = document_get(principal=principal, public_id=document)
     except (ObjectDoesNotExist, PermissionDenied):
         found = None
     if found is None or found.project.slug != project:

@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 
-from accounts.audit import seal_pending
+from accounts.audit.chain import seal_pending
 from mcpserver.db import run_db
 
 logger = logging.getLogger(__name__)

@@ -1,15 +1,12 @@
-"""The MCP endpoint: an `MCPServer` (mcp 2.3.0) behind a small ASGI gateway that does the HTTP-level work.
+"""The MCP server: Gatehouse's tools, resources and prompts on the SDK's `MCPServer` (mcp 2.3).
 
-config/asgi.py sends `POST /mcp` and the protected-resource metadata to `build_mcp_app()`'s app. The
-gateway, in order: answers anything but POST with 405 (a stateless GET would hold an empty stream
-open); refuses credentials in the URL (400); checks Host against ALLOWED_HOSTS (421) and Origin (403);
-caps the body (413); resolves the bearer token (401 with `resource_metadata`); counts rate limits
-(429 + Retry-After); answers a `tools/call` whose tool needs a scope the token lacks with 403
-`insufficient_scope` naming it, so clients can step up; and only then hands the request to the SDK,
-with the principal in a context variable. The SDK's own bearer middleware is not used: it requires
-one fixed set of scopes for every request, where ours depend on the tool called. The audit events
-of MCP calls are sealed by a background task the gateway's lifespan runs (mcpserver/sealer.py), not
-inline after each call's commit.
+`build_mcp_app()` returns the ASGI app config/asgi.py sends `/mcp` and its metadata to: the gateway
+(mcpserver/gateway.py: HTTP checks, authentication, rate limits, scope step-up) in front of the SDK's
+stateless, JSON-answering streamable-HTTP app. `GatehouseMCP` is the SDK server with what depends on
+the caller: `tools/list` shows a token only the tools its scopes allow, `resources/list` pages the
+documents it may read, and every `tools/call` is audited, its failures answered as tool errors that
+say what went wrong (never a traceback). The SDK is used through its public API, except for the one
+private handler in mcpserver/sdk.py.
 
 The SDK app is stateless with JSON responses, so any worker of any host can answer any request, for
 2025-06-18 and 2025-11-25 clients (initialize handshake) and 2026-07-28 clients (no handshake).
@@ -17,50 +14,40 @@ The SDK app is stateless with JSON responses, so any worker of any host can answ
 
 from __future__ import annotations
 
-import json
 import logging
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.http.request import split_domain_port, validate_host
 from mcp.server.auth.routes import create_protected_resource_routes
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.context import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
-    CallToolRequestParams,
     CallToolResult,
-    GetPromptRequestParams,
+    GetPromptResult,
     InputRequiredResult,
     ListResourcesResult,
-    ListToolsResult,
-    PaginatedRequestParams,
     TextContent,
 )
+from mcp_types import Tool as MCPTool
 from pydantic import ValidationError as PydanticValidationError
 from starlette.applications import Starlette
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from accounts.audit import sealing_deferred_to
-from accounts.bearer import InvalidToken
-from accounts.permissions import TOKEN_SCOPES
-from apikeys.middleware import credential_in_url, query_credential_error_body
-from mcpserver import auth
-from mcpserver.context import CURRENT_CALL, CURRENT_PRINCIPAL, ToolCall, current_principal
-from mcpserver.db import close_pool, run_db
-from mcpserver.registry import missing_scopes, record_tool_call, register_tools, tool_allowed
+from accounts.core.permissions import TOKEN_SCOPES
+from mcpserver import auth, prompts, resources, tools
+from mcpserver.context import CURRENT_CALL, ToolCall, current_principal
+from mcpserver.db import run_db
+from mcpserver.gateway import MCP_PATH, McpGateway
+from mcpserver.registry import record_tool_call, register_tools, tool_allowed
 from mcpserver.resources import document_resource_page
-from mcpserver.sealer import AuditSealer
+from mcpserver.sdk import PaginatedResourcesMCP
 
 logger = logging.getLogger(__name__)
 
-MCP_PATH = "/mcp"
 INSTRUCTIONS = (
     "Gatehouse holds one organization's projects and their markdown documents. Every call acts for the "
     "organization and member behind your token: there is no organization argument. Projects are named by "
@@ -70,49 +57,44 @@ INSTRUCTIONS = (
 )
 
 
-class GatehouseMCP(MCPServer[Any]):
+class GatehouseMCP(PaginatedResourcesMCP):
     """MCPServer whose lists depend on the caller and whose every tool call is audited."""
 
-    async def _handle_list_tools(self, ctx: Any, params: PaginatedRequestParams | None) -> ListToolsResult:
+    async def list_tools(self) -> list[MCPTool]:
         principal = current_principal()
-        tools = await self.list_tools()
-        return ListToolsResult(tools=[tool for tool in tools if tool_allowed(principal, tool.name)])
+        return [tool for tool in await super().list_tools() if tool_allowed(principal, tool.name)]
 
-    async def _handle_list_resources(
-        self, ctx: Any, params: PaginatedRequestParams | None
-    ) -> ListResourcesResult:
-        cursor = params.cursor if params is not None else None
+    async def list_resource_page(self, cursor: str | None) -> ListResourcesResult:
         return await run_db(document_resource_page, principal=current_principal(), cursor=cursor)
 
-    async def _handle_get_prompt(self, ctx: Any, params: GetPromptRequestParams) -> Any:
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> GetPromptResult | InputRequiredResult:
         # The SDK turns an unknown prompt or a missing argument into an internal error; they are the
         # client's mistake, so say so (-32602) with the reason.
-        prompt = self._prompt_manager.get_prompt(params.name)
+        prompt = next((p for p in await self.list_prompts() if p.name == name), None)
         if prompt is None:
-            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {params.name}")
-        given = params.arguments or {}
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name}")
+        given = arguments or {}
         missing = sorted(a.name for a in prompt.arguments or [] if a.required and a.name not in given)
         if missing:
             raise MCPError(code=INVALID_PARAMS, message=f"Missing required arguments: {', '.join(missing)}")
-        return await super()._handle_get_prompt(ctx, params)
+        return await super().get_prompt(name, arguments, context)
 
-    async def _handle_call_tool(
-        self, ctx: Any, params: CallToolRequestParams
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Any = None
     ) -> CallToolResult | InputRequiredResult:
-        context = Context(
-            request_context=ctx, mcp_server=self, input_params=params, subscriptions=self._subscriptions
-        )
-        call = ToolCall(name=params.name)
+        call = ToolCall(name=name)
         token = CURRENT_CALL.set(call)
         try:
-            result = await self.call_tool(params.name, params.arguments or {}, context)
+            result = await super().call_tool(name, arguments, context)
             outcome, detail = "ok", ""
         except MCPError:
             raise
         except ToolError as error:
             detail = _tool_error_message(error)
             if isinstance(error, UnexpectedToolError):
-                logger.error("MCP tool %r failed", params.name, exc_info=error)
+                logger.error("MCP tool %r failed", name, exc_info=error)
                 outcome = "failed"
             elif isinstance(error.__cause__, PydanticValidationError):
                 outcome = "invalid_arguments"
@@ -123,11 +105,7 @@ class GatehouseMCP(MCPServer[Any]):
             CURRENT_CALL.reset(token)
         if not call.audited:  # the tool did not run to completion: the failure is audited here
             await run_db(
-                record_tool_call,
-                principal=current_principal(),
-                tool=params.name,
-                outcome=outcome,
-                detail=detail,
+                record_tool_call, principal=current_principal(), tool=name, outcome=outcome, detail=detail
             )
         return result
 
@@ -156,8 +134,6 @@ def _version() -> str:
 
 def create_mcp_server() -> GatehouseMCP:
     """The MCP server with every tool, resource, prompt and completion registered."""
-    from mcpserver import prompts, resources, tools  # noqa: F401 - importing registers the tools
-
     server = GatehouseMCP(
         "gatehouse",
         title="Gatehouse",
@@ -166,7 +142,7 @@ def create_mcp_server() -> GatehouseMCP:
         website_url=settings.PUBLIC_URL,
         log_level="WARNING",  # MCPServer calls logging.basicConfig; Django's LOGGING already set things up
     )
-    register_tools(server)
+    register_tools(server, modules=tools.MODULES)
     resources.register(server)
     prompts.register(server)
     return server
@@ -183,204 +159,6 @@ def _prm_app() -> Starlette:
     endpoint = routes[0].endpoint
     routes.append(Route(auth.PRM_ROOT_PATH, endpoint=endpoint, methods=["GET", "OPTIONS"]))
     return Starlette(routes=routes)
-
-
-def _origin_allowed(origin: str) -> bool:
-    if origin in settings.MCP_ALLOWED_ORIGINS:
-        return True
-    scheme, _, rest = origin.partition("://")
-    public_scheme = settings.PUBLIC_URL.partition("://")[0]
-    host, _port = split_domain_port(rest)
-    return bool(host) and scheme == public_scheme and validate_host(host, settings.ALLOWED_HOSTS)
-
-
-async def _error(
-    send: Send,
-    status: int,
-    error: str,
-    description: str,
-    challenge: str = "",
-    *,
-    retry_after: int | None = None,
-    scope: str = "",
-) -> None:
-    """A JSON error answered by the gateway, OAuth style: `{"error", "error_description"}`."""
-    body: dict[str, Any] = {"error": error, "error_description": description}
-    if scope:
-        body["scope"] = scope
-    payload = json.dumps(body, ensure_ascii=False).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode()),
-        (b"cache-control", b"no-store"),
-    ]
-    if status == 405:
-        headers.append((b"allow", b"POST"))
-    if challenge:
-        headers.append((b"www-authenticate", challenge.encode()))
-    if retry_after is not None:
-        headers.append((b"retry-after", str(retry_after).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _BodyTooLarge  # nothing to answer; treated like an aborted upload
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _tool_call_name(body: bytes) -> str | None:
-    """The tool a JSON-RPC `tools/call` body names; None for any other message (the SDK validates it)."""
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(message, dict) or message.get("method") != "tools/call":
-        return None
-    params = message.get("params")
-    name = params.get("name") if isinstance(params, dict) else None
-    return name if isinstance(name, str) else None
-
-
-class McpGateway:
-    """ASGI: the HTTP checks in front of the SDK app (see the module docstring)."""
-
-    def __init__(self, sdk_app: ASGIApp, prm_app: ASGIApp) -> None:
-        self.sdk_app = sdk_app
-        self.prm_app = prm_app
-        self.sealer = AuditSealer()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":  # starts the SDK's session manager (its task group)
-            try:
-                await self.sdk_app(scope, receive, self.lifespan_send(send))
-            finally:
-                await self.sealer.stop()  # no-op if the send hook below already did it
-                close_pool()
-        elif scope["path"] != MCP_PATH:
-            await self.prm_app(scope, receive, send)
-        else:
-            await self.handle_mcp(scope, receive, send)
-
-    def lifespan_send(self, send: Send) -> Send:
-        """The SDK's lifespan `send`, hooked: the audit sealer starts with the app, and seals what is
-        left before the server is told shutdown is complete (after that it may not wait for us)."""
-
-        async def hooked(message: Message) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                self.sealer.start()
-            elif message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
-                await self.sealer.stop()
-            await send(message)
-
-        return hooked
-
-    async def handle_mcp(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-        refusal = self.refusal(scope, headers)
-        if refusal is not None:
-            await _error(send, *refusal)
-            return
-        limit = settings.MCP_MAX_BODY_BYTES
-        try:
-            body = await _read_body(receive, limit)
-        except _BodyTooLarge:
-            await _error(send, 413, "request_too_large", f"The body is over {limit} bytes.")
-            return
-
-        token = auth.bearer_token(headers.get("authorization"))
-        if token is None:
-            # RFC 6750 §3.1: no error code when no credentials were sent, only where to get some.
-            challenge = auth.www_authenticate()
-            await _error(send, 401, "invalid_token", "Send Authorization: Bearer <token>.", challenge)
-            return
-        client = scope.get("client")
-        principal, limited = await run_db(
-            auth.authenticate,
-            token=token,
-            ip=client[0] if client else None,
-            user_agent=headers.get("user-agent", ""),
-        )
-        if principal is None:
-            description = str(InvalidToken.description)
-            challenge = auth.www_authenticate(error="invalid_token", description=description)
-            await _error(send, 401, "invalid_token", description, challenge)
-            return
-        if limited is not None:
-            description = f"Too many requests for this {limited.limit}; retry in {limited.retry_after} s."
-            await _error(send, 429, "rate_limited", description, retry_after=limited.retry_after)
-            return
-        tool_name = _tool_call_name(body)
-        missing = missing_scopes(principal, tool_name) if tool_name else []
-        if missing:
-            # 403 rather than a tool error, so a client can ask the user for the scope and retry.
-            needed = " ".join(missing)
-            description = f"The tool {tool_name} needs the scope {needed}, which this token lacks."
-            challenge = auth.www_authenticate(
-                error="insufficient_scope", description=description, scope=needed
-            )
-            await _error(send, 403, "insufficient_scope", description, challenge, scope=needed)
-            return
-
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: wait for the disconnect, as the server would
-
-        principal_token = CURRENT_PRINCIPAL.set(principal)
-        try:
-            if self.sealer.running:  # the audit events of this call are sealed in the background
-                with sealing_deferred_to(self.sealer.note):
-                    await self.sdk_app(scope, replay, send)
-            else:  # no lifespan (no sealer task): seal after commit, as the dashboard does
-                await self.sdk_app(scope, replay, send)
-        finally:
-            CURRENT_PRINCIPAL.reset(principal_token)
-
-    @staticmethod
-    def refusal(scope: Scope, headers: dict[str, str]) -> tuple[int, str, str] | None:
-        """Checks that need neither the body nor the database: status, error code, description."""
-        if scope["method"] != "POST":
-            # Stateless: no server-initiated stream to GET (it would hang), no session to DELETE.
-            return 405, "method_not_allowed", "Use POST."
-        query = scope.get("query_string", b"").decode("latin-1")
-        parameter = credential_in_url(path=scope["path"], query_string=query)
-        if parameter is not None:
-            return 400, "invalid_request", query_credential_error_body(parameter)["error_description"]
-        # DNS rebinding: the Host must be ours (ALLOWED_HOSTS, as for Django's views); a browser's
-        # Origin must be PUBLIC_URL's or another allowed host's.
-        host, _port = split_domain_port(headers.get("host", ""))
-        if not host or not validate_host(host, settings.ALLOWED_HOSTS):
-            return 421, "misdirected_request", "Invalid Host header."
-        origin = headers.get("origin")
-        if origin and not _origin_allowed(origin):
-            return 403, "forbidden", "Invalid Origin header."
-        try:
-            declared = int(headers.get("content-length", "0"))
-        except ValueError:
-            declared = 0
-        if declared > settings.MCP_MAX_BODY_BYTES:
-            return 413, "request_too_large", f"The body is over {settings.MCP_MAX_BODY_BYTES} bytes."
-        return None
 
 
 def build_mcp_app() -> McpGateway:

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from accounts.core.permissions import Role
+from accounts.core.principal import Principal
 from accounts.models import Membership, Organization, User
-from accounts.permissions import Role
-from accounts.principal import Principal
 from tests.factories import MembershipFactory, OrganizationFactory, principal_for
 from tests.live import live_server_url  # noqa: F401 - the shared live-server fixture
 

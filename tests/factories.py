@@ -3,9 +3,9 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
+from accounts.core.permissions import Role
+from accounts.core.principal import Channel, Principal
 from accounts.models import AuditEvent, Document, Membership, Organization, Project, User
-from accounts.permissions import Role
-from accounts.principal import Channel, Principal
 
 PASSWORD = "correct horse battery staple"
 

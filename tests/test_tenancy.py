@@ -1,8 +1,9 @@
 """The tenancy rule, checked across the code base rather than feature by feature.
 
 1. Every org-owned model refuses a query that does not name its organization.
-2. Every selector (accounts/selectors.py, apikeys/selectors.py) is run against a second organization's
-   rows, and a new selector without such a case fails `test_every_selector_has_a_cross_tenant_case`.
+2. Every selector (accounts/<domain>/selectors.py, apikeys/selectors.py) is run against a second
+   organization's rows, and a new selector without such a case fails
+   `test_every_selector_has_a_cross_tenant_case`.
 3. Application code does not reach for the unscoped managers, except in a short list of places
    that explain why they must.
 """
@@ -23,11 +24,13 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
-from accounts import selectors
+from accounts.audit import selectors as audit_selectors
+from accounts.content import selectors as content_selectors
+from accounts.core.permissions import Role
+from accounts.core.principal import Credential, CredentialKind, Principal
+from accounts.core.tenancy import OrgOwnedModel, OrgScopedManager, UnscopedQueryError
 from accounts.models import AuditEvent, Document, Invitation, Membership, Organization, Project, User
-from accounts.permissions import Role
-from accounts.principal import Credential, CredentialKind, Principal
-from accounts.tenancy import OrgOwnedModel, OrgScopedManager, UnscopedQueryError
+from accounts.orgs import selectors as org_selectors
 from apikeys import keys
 from apikeys import selectors as apikey_selectors
 from apikeys.models import ApiKey
@@ -187,124 +190,130 @@ def only_org(rows: Any, org: Organization) -> list[Any]:
 
 def _membership_get(w: World) -> None:
     user = w.principal.user
-    assert selectors.membership_get(user=user, org_slug=w.org.slug).organization == w.org
+    assert org_selectors.membership_get(user=user, org_slug=w.org.slug).organization == w.org
     with pytest.raises(Membership.DoesNotExist):
-        selectors.membership_get(user=user, org_slug=w.other.slug)
+        org_selectors.membership_get(user=user, org_slug=w.other.slug)
 
 
 def _principal_for_member(w: World) -> None:
     user = w.principal.user
-    assert selectors.principal_for_member(user=user, org_slug=w.org.slug).organization == w.org
+    assert org_selectors.principal_for_member(user=user, org_slug=w.org.slug).organization == w.org
     with pytest.raises(Organization.DoesNotExist):
-        selectors.principal_for_member(user=user, org_slug=w.other.slug)
+        org_selectors.principal_for_member(user=user, org_slug=w.other.slug)
 
 
 def _organization_list_for_user(w: World) -> None:
-    assert list(selectors.organization_list_for_user(user=w.principal.user)) == [w.org]
+    assert list(org_selectors.organization_list_for_user(user=w.principal.user)) == [w.org]
 
 
 def _memberships_via_user(w: World) -> None:
-    assert list(Organization.objects.filter(selectors.memberships_via_user(w.principal.user))) == [w.org]
+    assert list(Organization.objects.filter(org_selectors.memberships_via_user(w.principal.user))) == [w.org]
 
 
 def _member_list(w: World) -> None:
-    members = only_org(selectors.member_list(principal=w.principal), w.org)
+    members = only_org(org_selectors.member_list(principal=w.principal), w.org)
     assert w.other_member not in members
 
 
 def _member_get(w: World) -> None:
-    assert selectors.member_get(principal=w.principal, public_id=w.member.public_id) == w.member
+    assert org_selectors.member_get(principal=w.principal, public_id=w.member.public_id) == w.member
     with pytest.raises(Membership.DoesNotExist):
-        selectors.member_get(principal=w.principal, public_id=w.other_member.public_id)
+        org_selectors.member_get(principal=w.principal, public_id=w.other_member.public_id)
 
 
 def _member_get_by_email(w: World) -> None:
     email = w.member.user.email.upper()
-    assert selectors.member_get_by_email(principal=w.principal, email=email) == w.member
+    assert org_selectors.member_get_by_email(principal=w.principal, email=email) == w.member
     with pytest.raises(Membership.DoesNotExist):
-        selectors.member_get_by_email(principal=w.principal, email=w.other_member.user.email)
+        org_selectors.member_get_by_email(principal=w.principal, email=w.other_member.user.email)
 
 
 def _owner_count(w: World) -> None:
-    assert selectors.owner_count(org=w.org) == 1  # globex's owner is not counted
+    assert org_selectors.owner_count(org=w.org) == 1  # globex's owner is not counted
 
 
 def _invitation_list_pending(w: World) -> None:
-    assert only_org(selectors.invitation_list_pending(principal=w.principal), w.org) == [w.invitation]
+    assert only_org(org_selectors.invitation_list_pending(principal=w.principal), w.org) == [w.invitation]
 
 
 def _invitation_get(w: World) -> None:
-    assert selectors.invitation_get(principal=w.principal, public_id=w.invitation.public_id) == w.invitation
+    assert (
+        org_selectors.invitation_get(principal=w.principal, public_id=w.invitation.public_id) == w.invitation
+    )
     with pytest.raises(Invitation.DoesNotExist):
-        selectors.invitation_get(principal=w.principal, public_id=w.other_invitation.public_id)
+        org_selectors.invitation_get(principal=w.principal, public_id=w.other_invitation.public_id)
 
 
 def _invitation_get_by_token_hash(w: World) -> None:
     # Across organizations by design (the secret link is the authorization): exactly its own row.
-    assert selectors.invitation_get_by_token_hash(token_hash="b" * 64) == w.other_invitation
+    assert org_selectors.invitation_get_by_token_hash(token_hash="b" * 64) == w.other_invitation
     with pytest.raises(Invitation.DoesNotExist):
-        selectors.invitation_get_by_token_hash(token_hash="c" * 64)
+        org_selectors.invitation_get_by_token_hash(token_hash="c" * 64)
 
 
 def _project_list(w: World) -> None:
-    projects = selectors.project_list(principal=w.principal, include_archived=True)
+    projects = content_selectors.project_list(principal=w.principal, include_archived=True)
     assert only_org(projects, w.org) == [w.project]
 
 
 def _project_choices(w: World) -> None:
-    assert only_org(selectors.project_choices(principal=w.principal), w.org) == [w.project]
+    assert only_org(content_selectors.project_choices(principal=w.principal), w.org) == [w.project]
 
 
 def _project_get(w: World) -> None:
-    assert selectors.project_get(principal=w.principal, slug="handbook") == w.project
+    assert content_selectors.project_get(principal=w.principal, slug="handbook") == w.project
     with pytest.raises(Project.DoesNotExist):
-        selectors.project_get(principal=w.principal, slug=ProjectFactory(organization=w.other).slug)
+        content_selectors.project_get(principal=w.principal, slug=ProjectFactory(organization=w.other).slug)
 
 
 def _project_get_for_documents(w: World) -> None:
-    assert selectors.project_get_for_documents(principal=w.principal, slug="handbook") == w.project
+    assert content_selectors.project_get_for_documents(principal=w.principal, slug="handbook") == w.project
     with pytest.raises(Project.DoesNotExist):
-        selectors.project_get_for_documents(
+        content_selectors.project_get_for_documents(
             principal=w.principal, slug=ProjectFactory(organization=w.other).slug, write=True
         )
 
 
 def _document_list(w: World) -> None:
-    assert only_org(selectors.document_list(principal=w.principal, project=w.project), w.org) == [w.document]
+    assert only_org(content_selectors.document_list(principal=w.principal, project=w.project), w.org) == [
+        w.document
+    ]
     # Handed another organization's project, it still lists nothing of it.
-    assert list(selectors.document_list(principal=w.principal, project=w.other_project)) == []
+    assert list(content_selectors.document_list(principal=w.principal, project=w.other_project)) == []
 
 
 def _document_get(w: World) -> None:
-    assert selectors.document_get(principal=w.principal, public_id=w.document.public_id) == w.document
+    assert content_selectors.document_get(principal=w.principal, public_id=w.document.public_id) == w.document
     with pytest.raises(Document.DoesNotExist):
-        selectors.document_get(principal=w.principal, public_id=w.other_document.public_id)
+        content_selectors.document_get(principal=w.principal, public_id=w.other_document.public_id)
 
 
 def _document_list_all(w: World) -> None:
-    assert only_org(selectors.document_list_all(principal=w.principal), w.org) == [w.document]
+    assert only_org(content_selectors.document_list_all(principal=w.principal), w.org) == [w.document]
 
 
 def _document_search(w: World) -> None:
     # Both documents have the same body: only this organization's is found.
-    found = selectors.document_search(principal=w.principal, query="markdown")
+    found = content_selectors.document_search(principal=w.principal, query="markdown")
     assert only_org(found, w.org) == [w.document]
-    foreign = selectors.document_search(principal=w.principal, query="markdown", project=w.other_project)
+    foreign = content_selectors.document_search(
+        principal=w.principal, query="markdown", project=w.other_project
+    )
     assert list(foreign) == []
 
 
 def _project_restricted_to(w: World) -> None:
-    assert selectors.project_restricted_to(principal=w.principal) is None
+    assert content_selectors.project_restricted_to(principal=w.principal) is None
     mine = replace(w.principal, project_id=w.project.pk)
-    assert selectors.project_restricted_to(principal=mine) == w.project
+    assert content_selectors.project_restricted_to(principal=mine) == w.project
     forged = replace(w.principal, project_id=w.other_project.pk)
-    assert selectors.project_restricted_to(principal=forged) is None
+    assert content_selectors.project_restricted_to(principal=forged) is None
 
 
 def _audit_event_list(w: World) -> None:
-    assert only_org(selectors.audit_event_list(principal=w.principal), w.org) == [w.event]
-    foreign = selectors.AuditFilters(project=w.other_project)
-    assert list(selectors.audit_event_list(principal=w.principal, filters=foreign)) == []
+    assert only_org(audit_selectors.audit_event_list(principal=w.principal), w.org) == [w.event]
+    foreign = audit_selectors.AuditFilters(project=w.other_project)
+    assert list(audit_selectors.audit_event_list(principal=w.principal, filters=foreign)) == []
 
 
 # apikeys/selectors.py
@@ -389,7 +398,7 @@ CROSS_TENANT_CASES: dict[str, Callable[[World], None]] = {
     "apikey_get_current": _apikey_get_current,
 }
 
-SELECTOR_MODULES = (selectors, apikey_selectors)
+SELECTOR_MODULES = (org_selectors, content_selectors, audit_selectors, apikey_selectors)
 
 
 def public_selectors() -> set[str]:
@@ -419,28 +428,28 @@ def test_selector_ignores_another_organizations_rows(name: str, world: World) ->
 
 APP_DIRS = ("accounts", "apikeys", "mcpserver")
 # Wholesale exclusions: schema history, the admin (staff see every tenant on purpose) and the rule itself.
-EXCLUDED = ("/migrations/", "/admin.py", "accounts/tenancy.py")
+EXCLUDED = ("/migrations/", "/admin.py", "accounts/core/tenancy.py")
 UNSCOPED_NAMES = {"all_orgs", "_default_manager", "_base_manager"}
 
 # "<file>:<function>" -> why this code must see rows of any organization. Keep it short; each entry
 # is a place where a bug could leak across tenants, so each names what scopes it instead.
 # Management commands that legitimately span organizations are listed here too.
 ALLOWED: dict[str, str] = {
-    "accounts/selectors.py:membership_get": (
+    "accounts/orgs/selectors.py:membership_get": (
         "Finds which organization a signed-in user may enter, before any principal exists; "
         "filtered by the user's own id."
     ),
-    "accounts/selectors.py:memberships_via_user": (
+    "accounts/orgs/selectors.py:memberships_via_user": (
         "The organization switcher: the user's own memberships, across the organizations they belong to."
     ),
-    "accounts/selectors.py:invitation_get_by_token_hash": (
+    "accounts/orgs/selectors.py:invitation_get_by_token_hash": (
         "Someone not yet in the organization opens an invitation link; the secret token is the authorization."
     ),
-    "accounts/services.py:invitation_accept": (
+    "accounts/orgs/services.py:invitation_accept": (
         "Locks the invitation just found by its secret token (see above), before the new member "
         "has a principal."
     ),
-    "accounts/audit.py:seal_pending": (
+    "accounts/audit/chain.py:seal_pending": (
         "The audit sealer: runs after commit with only an organization id and filters on it explicitly "
         "(one chain per organization); its plain QuerySet(AuditEvent) is the one update the model allows."
     ),
@@ -448,15 +457,15 @@ ALLOWED: dict[str, str] = {
         "A bearer key is looked up by its digest before its organization is known; the secret is "
         "the authorization."
     ),
-    "accounts/oauth.py:access_token_get_for_authentication": (
+    "accounts/oauth/resolver.py:access_token_get_for_authentication": (
         "An OAuth access token is looked up by its checksum before its organization is known; the "
         "secret is the authorization (the membership subquery is keyed on the token's organization)."
     ),
-    "accounts/oauth.py:consent_organizations": (
+    "accounts/oauth/selectors.py:consent_organizations": (
         "The consent page's organization picker: the signed-in user's own memberships and roles, "
         "across the organizations they belong to."
     ),
-    "accounts/oauth.py:reuse_events_for_user": (
+    "accounts/oauth/selectors.py:reuse_events_for_user": (
         "The person's Connected apps page: refresh-token reuse events whose actor is that person, in "
         "the organizations they belong to."
     ),

@@ -8,7 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "apikeys.authentication.BearerAuthentication"
+    target_class = "accounts.core.authentication.BearerAuthentication"
     name = "apiKey"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

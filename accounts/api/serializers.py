@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.audit import AuditAction
-from accounts.principal import Channel
+from accounts.audit.models import AuditAction
+from accounts.core.principal import Channel
 
 # Outputs
 

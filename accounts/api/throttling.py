@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from accounts.principal import Principal
+from accounts.core.principal import Principal
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api import exceptions, schema, views
+from accounts.api import schema, views
 
 __all__ = ["schema"]  # imported for its OpenAPI extension, which registers itself
 
@@ -29,5 +29,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     # Last: every other address under /api/v1/ answers in JSON too.
-    re_path(r"^(?P<path>.*)$", exceptions.not_found, name="not_found"),
+    re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]

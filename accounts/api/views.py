@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, JsonResponse
+from django.urls import resolve
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -21,23 +24,16 @@ from rest_framework.views import APIView
 from accounts.api import serializers as s
 from accounts.api.parsers import SafeJSONParser
 from accounts.api.throttling import ApiKeyRateThrottle
-from accounts.models import Membership, Project, User
-from accounts.pagination import CursorPage, InvalidCursor, KeysetPaginator
-from accounts.permissions import TOKEN_SCOPES
-from accounts.principal import Principal
-from accounts.selectors import (
-    AuditFilters,
-    audit_event_list,
+from accounts.audit.selectors import AuditFilters, audit_event_list
+from accounts.content.models import Project
+from accounts.content.selectors import (
     document_get,
     document_list,
-    member_get,
-    member_get_by_email,
-    member_list,
     project_get,
     project_get_for_documents,
     project_list,
 )
-from accounts.services import (
+from accounts.content.services import (
     document_create,
     document_delete,
     document_update,
@@ -45,7 +41,13 @@ from accounts.services import (
     project_set_archived,
     project_update,
 )
-from apikeys.authentication import BearerAuthentication
+from accounts.core.authentication import BearerAuthentication
+from accounts.core.pagination import CursorPage, InvalidCursor, KeysetPaginator
+from accounts.core.permissions import TOKEN_SCOPES
+from accounts.core.principal import Principal
+from accounts.orgs.models import Membership
+from accounts.orgs.selectors import member_get, member_get_by_email, member_list
+from accounts.users.models import User
 from apikeys.selectors import apikey_get_current
 
 documents_paginator: KeysetPaginator[Any] = KeysetPaginator(
@@ -368,3 +370,15 @@ def _filter_actor(principal: Principal, email: str) -> User:
         raise serializers.ValidationError(
             {"actor": [_("No member of this organization has this email.")]}
         ) from None
+
+
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any path under /api/v1/ that names no endpoint: the API's JSON 404, not the dashboard's HTML page."""
+    description = gettext("No API endpoint at this address.")
+    # The catch-all takes the place of APPEND_SLASH's redirect here (which would drop a POST's body).
+    if not request.path.endswith("/") and resolve(request.path + "/").url_name != "not_found":
+        description = gettext("No API endpoint at this address. Did you mean %(path)s?") % {
+            "path": request.path + "/"
+        }
+    body = {"error": "not_found", "error_description": description}
+    return JsonResponse(body, status=404, json_dumps_params={"ensure_ascii": False})

@@ -7,8 +7,8 @@ from typing import Any
 
 from django import template
 
-from accounts.audit import AuditAction
-from accounts.principal import CredentialKind
+from accounts.audit.models import AuditAction
+from accounts.core.principal import CredentialKind
 
 register = template.Library()
 

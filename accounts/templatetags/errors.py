@@ -3,7 +3,7 @@
 from django import template
 from django.utils.translation import gettext as _
 
-from accounts.permissions import Permission
+from accounts.core.permissions import Permission
 
 register = template.Library()
 

@@ -3,7 +3,7 @@
 from django import template
 from django.utils.safestring import SafeString
 
-from accounts.markdown import render_markdown
+from accounts.content.markdown import render_markdown
 
 register = template.Library()
 

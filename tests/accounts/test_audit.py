@@ -7,13 +7,15 @@ import threading
 import pytest
 from django.db import DatabaseError, close_old_connections, connection, models, transaction
 
-from accounts import audit
-from accounts.audit import AuditAction, audit_record, event_digest, seal_pending, verify_chain
+from accounts.audit import chain
+from accounts.audit import record as record_module
+from accounts.audit.chain import event_digest, seal_pending, verify_chain
+from accounts.audit.models import AuditAction, AuditEventImmutable
+from accounts.audit.record import audit_record
+from accounts.content.services import document_delete, project_create
+from accounts.core.permissions import Role
+from accounts.core.principal import Principal
 from accounts.models import AuditChainHead, AuditEvent, Document, Organization
-from accounts.models.audit import AuditEventImmutable
-from accounts.permissions import Role
-from accounts.principal import Principal
-from accounts.services import document_delete, project_create
 from tests.factories import (
     AuditEventFactory,
     DocumentFactory,
@@ -146,7 +148,7 @@ def test_sealing_continues_the_chain_and_never_reseals(owner_principal: Principa
 
 
 def test_sealing_works_in_batches(owner_principal: Principal, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(audit, "SEAL_BATCH", 3)
+    monkeypatch.setattr(chain, "SEAL_BATCH", 3)
     record(owner_principal, 8)
 
     assert seal_pending(org_id=owner_principal.organization.pk) == 8
@@ -175,14 +177,14 @@ def test_a_sealer_racing_without_the_lock_rolls_its_batch_back(
     org = owner_principal.organization
     record(owner_principal, 3)
     victim = events_of(org)[1]
-    real_digest = audit.event_digest
+    real_digest = event_digest
 
     def digest_while_someone_else_seals(event: AuditEvent, *, prev_hash: str, seq: int) -> str:
         if event.pk == victim.pk:
             models.QuerySet(AuditEvent).filter(pk=victim.pk).update(seq=99, hash="f" * 64)
         return real_digest(event, prev_hash=prev_hash, seq=seq)
 
-    monkeypatch.setattr(audit, "event_digest", digest_while_someone_else_seals)
+    monkeypatch.setattr(chain, "event_digest", digest_while_someone_else_seals)
     with pytest.raises(RuntimeError, match="sealed concurrently"):
         seal_pending(org_id=org.pk)
 
@@ -201,7 +203,7 @@ def test_a_sealing_failure_after_commit_is_logged_and_the_next_sealing_catches_u
     def crash(*, org_id: int) -> int:
         raise DatabaseError("connection lost")
 
-    monkeypatch.setattr(audit, "seal_pending", crash)
+    monkeypatch.setattr(record_module, "seal_pending", crash)
     with django_capture_on_commit_callbacks(execute=True):
         record(owner_principal, 2)
     assert "could not seal the audit chain" in caplog.text

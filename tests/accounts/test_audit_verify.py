@@ -8,10 +8,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from accounts import audit
-from accounts.audit import AuditAction, audit_record, event_digest, seal_pending, verify_chain
+from accounts.audit import chain
+from accounts.audit.chain import _chain_head, event_digest, seal_pending, verify_chain
+from accounts.audit.models import AuditAction
+from accounts.audit.record import audit_record
+from accounts.core.principal import Principal
 from accounts.models import AuditChainHead, AuditEvent, Organization
-from accounts.principal import Principal
 
 pytestmark = pytest.mark.django_db
 
@@ -110,14 +112,14 @@ def test_sealing_during_verification_is_not_mistaken_for_tampering(
 ) -> None:
     """The head is read before the walk; events sealed meanwhile are beyond it, legitimately."""
     events = sealed_chain(owner_principal, 5)
-    real_head = audit._chain_head
+    real_head = _chain_head
     reads: list[tuple[int, str]] = []
 
     def head_read_before_the_last_two_were_sealed(org: Organization) -> tuple[int, str]:
         reads.append(real_head(org))
         return (3, events[2].hash) if len(reads) == 1 else reads[-1]
 
-    monkeypatch.setattr(audit, "_chain_head", head_read_before_the_last_two_were_sealed)
+    monkeypatch.setattr(chain, "_chain_head", head_read_before_the_last_two_were_sealed)
 
     report = verify_chain(org=owner_principal.organization)
     assert report.ok, report.reason

@@ -17,11 +17,12 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.audit import AuditAction, event_digest, seal_pending
+from accounts.audit.chain import event_digest, seal_pending
+from accounts.audit.models import AuditAction
+from accounts.audit.views import EXPORT_FIELDS, audit_paginator
+from accounts.core.permissions import Role
+from accounts.core.principal import Channel
 from accounts.models import AuditEvent, Membership, Organization, User
-from accounts.permissions import Role
-from accounts.principal import Channel
-from accounts.views.audit import EXPORT_FIELDS, audit_paginator
 from tests.factories import AuditEventFactory, MembershipFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.template import Context, Template
 from django.utils.safestring import SafeString
 
-from accounts.markdown import ALLOWED_TAGS, render_markdown
+from accounts.content.markdown import ALLOWED_TAGS, render_markdown
 
 RICH = """# Title
 

@@ -10,11 +10,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.audit import AuditAction
+from accounts.audit.models import AuditAction
+from accounts.core.permissions import Role
 from accounts.models import AuditEvent, Invitation, Membership, Organization, User
-from accounts.permissions import Role
-from accounts.services import invitation_revoke, member_invite
-from accounts.views.auth import LAST_ORG_SESSION_KEY
+from accounts.orgs.services import invitation_revoke, member_invite
+from accounts.orgs.views.organizations import LAST_ORG_SESSION_KEY
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

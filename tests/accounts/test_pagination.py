@@ -8,8 +8,8 @@ import pytest
 from django.core import signing
 from django.utils import timezone
 
+from accounts.core.pagination import CursorPage, InvalidCursor, KeysetPaginator
 from accounts.models import Organization, Project
-from accounts.pagination import CursorPage, InvalidCursor, KeysetPaginator
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,19 +13,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import services
-from accounts.audit import AuditAction, _SealAfterCommit, audit_record
+from accounts.audit.models import AuditAction
+from accounts.audit.record import _SealAfterCommit, audit_record
+from accounts.content import services as content_services
+from accounts.content.services import document_update, project_create, project_update
+from accounts.core.permissions import Role
+from accounts.core.principal import Principal
 from accounts.models import AuditEvent, Invitation, Membership, Organization, Project, User
-from accounts.permissions import Role
-from accounts.principal import Principal
-from accounts.services import (
-    document_update,
-    invitation_accept,
-    member_invite,
-    organization_create,
-    project_create,
-    project_update,
-)
+from accounts.orgs import services as org_services
+from accounts.orgs.services import invitation_accept, member_invite, organization_create
 from tests.factories import (
     DocumentFactory,
     MembershipFactory,
@@ -115,7 +111,7 @@ def test_an_organization_slug_race_is_a_slug_error(monkeypatch: pytest.MonkeyPat
     OrganizationFactory(slug="acme")
     user = UserFactory()
     # The other request inserted "acme" after our checks ran: make every check pass.
-    monkeypatch.setattr(services, "_ensure_org_slug_available", lambda slug: None)
+    monkeypatch.setattr(org_services, "_ensure_org_slug_available", lambda slug: None)
     monkeypatch.setattr(Organization, "validate_unique", lambda self, exclude=None: None)
     with pytest.raises(ValidationError) as error:
         organization_create(user=user, name="Acme", slug="acme")
@@ -131,7 +127,7 @@ def test_a_project_slug_race_is_a_slug_error(
 ) -> None:
     ProjectFactory(organization=org, slug="handbook")
     other = ProjectFactory(organization=org, slug="other")
-    monkeypatch.setattr(services, "_ensure_unique_project_slug", lambda project: None)
+    monkeypatch.setattr(content_services, "_ensure_unique_project_slug", lambda project: None)
     monkeypatch.setattr(Project, "validate_unique", lambda self, exclude=None: None)
     monkeypatch.setattr(Project, "validate_constraints", lambda self, exclude=None: None)
     if operation == "create":
@@ -155,7 +151,7 @@ def test_accepting_while_joining_through_another_invitation_is_already_a_member(
     user: User = UserFactory(email="new@example.com")
     _, link = member_invite(principal=owner_principal, email="new@example.com", role=Role.MEMBER)
     MembershipFactory(organization=org, user=user, role=Role.VIEWER)  # the other acceptance won
-    monkeypatch.setattr(services, "_membership_of", lambda org, user: None)  # our check ran before it
+    monkeypatch.setattr(org_services, "_membership_of", lambda org, user: None)  # our check ran before it
     membership = invitation_accept(user=user, token=link.rstrip("/").rsplit("/", 1)[1])
     assert membership.role == Role.VIEWER
     joined = AuditEvent.objects.for_org(org).get(action=AuditAction.MEMBER_JOINED)

@@ -8,12 +8,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts.audit import AuditAction
-from accounts.models import AuditEvent, Document, Organization, Project
-from accounts.permissions import Permission, Role
-from accounts.principal import MissingPermission, Principal
-from accounts.selectors import document_get, document_list, project_get, project_list
-from accounts.services import (
+from accounts.audit.models import AuditAction
+from accounts.content.selectors import document_get, document_list, project_get, project_list
+from accounts.content.services import (
     document_create,
     document_delete,
     document_update,
@@ -21,6 +18,9 @@ from accounts.services import (
     project_set_archived,
     project_update,
 )
+from accounts.core.permissions import Permission, Role
+from accounts.core.principal import MissingPermission, Principal
+from accounts.models import AuditEvent, Document, Organization, Project
 from tests.factories import DocumentFactory, MembershipFactory, ProjectFactory, principal_for
 
 pytestmark = pytest.mark.django_db

@@ -8,12 +8,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts.audit import AuditAction
+from accounts.audit.models import AuditAction
+from accounts.core.permissions import Permission, Role
+from accounts.core.principal import Channel, MissingPermission
 from accounts.models import AuditEvent, Invitation, Membership, Organization
-from accounts.permissions import Permission, Role
-from accounts.principal import Channel, MissingPermission
-from accounts.selectors import invitation_get, invitation_list_pending, member_list
-from accounts.services import (
+from accounts.orgs.selectors import invitation_get, invitation_list_pending, member_list
+from accounts.orgs.services import (
     InvitationInvalid,
     invitation_accept,
     invitation_get_pending,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from accounts.core.bearer import InvalidToken
+from accounts.core.permissions import Role
 from accounts.models import Document, Membership, Organization, Project
-from accounts.permissions import Role
-from apikeys.authentication import InvalidToken
 from apikeys.services import apikey_revoke
 from tests.api.conftest import Api
 from tests.apikeys.utils import ALL_SCOPES, make_key

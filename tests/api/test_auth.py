@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 
 from accounts.api.throttling import ApiKeyRateThrottle
-from accounts.audit import AuditAction
+from accounts.audit.models import AuditAction
+from accounts.core.principal import Channel, CredentialKind
 from accounts.models import AuditEvent, Membership, Organization
-from accounts.principal import Channel, CredentialKind
 from apikeys import keys
 from apikeys.services import apikey_revoke, apikey_roll
 from tests.api.conftest import Api

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.audit import AuditAction
+from accounts.audit.models import AuditAction
 from accounts.models import AuditEvent, Document, Membership, Organization, Project
 from tests.api.conftest import Api
 from tests.apikeys.utils import make_key

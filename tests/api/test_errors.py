@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from accounts.core.permissions import Role
 from accounts.models import Membership, Project
-from accounts.permissions import Role
 from tests.api.conftest import Api
 from tests.apikeys.utils import ALL_SCOPES, make_key
 

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.bearer import resolve_bearer
+from accounts.core.bearer import InvalidToken, resolve_bearer
+from accounts.core.permissions import Permission, Role
+from accounts.core.principal import Channel, CredentialKind, Principal
 from accounts.models import Membership, Organization, User
-from accounts.permissions import Permission, Role
-from accounts.principal import Channel, CredentialKind, Principal
 from apikeys import keys
-from apikeys.authentication import InvalidToken, principal_from_api_key
 from apikeys.models import ApiKey
+from apikeys.resolver import principal_from_api_key
 from apikeys.services import apikey_revoke, apikey_roll
 from tests.apikeys.utils import Clock, make_key, reload
 from tests.factories import ProjectFactory, principal_for

@@ -10,12 +10,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts.audit import AuditAction
+from accounts.audit.models import AuditAction
+from accounts.core.bearer import InvalidToken
+from accounts.core.principal import Channel
 from accounts.models import AuditEvent, Membership, Organization
-from accounts.principal import Channel
 from apikeys import keys
-from apikeys.authentication import InvalidToken, principal_from_api_key
 from apikeys.models import ApiKey, ApiKeyStatus
+from apikeys.resolver import principal_from_api_key
 from tests.apikeys.utils import make_key, reload
 from tests.factories import ProjectFactory
 

@@ -13,10 +13,10 @@ import pytest
 import uvicorn
 from django.test import Client
 
-from accounts.logging import redact
+from accounts.core.redaction import redact
+from accounts.core.urlguard import credential_in_query, credential_in_url
 from accounts.models import Membership
 from apikeys import keys
-from apikeys.middleware import credential_in_query, credential_in_url
 from tests.apikeys.utils import make_key
 
 KEY = keys.generate()
@@ -154,7 +154,7 @@ def test_the_url_guard_and_the_log_filter_share_one_idea_of_a_secret() -> None:
 def test_django_log_lines_go_through_the_redacting_handler_only() -> None:
     import logging
 
-    from accounts.logging import RedactSecretsFilter
+    from accounts.core.redaction import RedactSecretsFilter
 
     django_logger = logging.getLogger("django")
     assert django_logger.handlers == []

@@ -11,10 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models
 from django.utils import timezone
 
-from accounts.audit import AuditAction
+from accounts.audit.models import AuditAction
+from accounts.core.permissions import Role
+from accounts.core.principal import Channel, MissingPermission
 from accounts.models import AuditEvent, Membership, Organization
-from accounts.permissions import Role
-from accounts.principal import Channel, MissingPermission
 from apikeys.models import ApiKey, ApiKeyStatus
 from apikeys.selectors import apikey_get, apikey_list
 from apikeys.services import apikey_expire_due, apikey_revoke, apikey_roll

@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.audit import AuditAction
+from accounts.audit.models import AuditAction
+from accounts.core.permissions import Role
 from accounts.models import AuditEvent, Membership, Organization
-from accounts.permissions import Role
 from apikeys import keys
 from apikeys.models import ApiKey, ApiKeyStatus
 from apikeys.services import apikey_revoke

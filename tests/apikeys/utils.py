@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.core.permissions import TOKEN_SCOPES
 from accounts.models import Membership, Project
-from accounts.permissions import TOKEN_SCOPES
 from apikeys.models import ApiKey
 from apikeys.services import apikey_create
 from tests.factories import principal_for

@@ -19,10 +19,10 @@ from django.utils import timezone
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from accounts.core.permissions import Role
 from accounts.models import AuditEvent, Document, Membership, Organization, Project
-from accounts.permissions import Role
 from mcpserver.db import close_pool
-from mcpserver.server import McpGateway
+from mcpserver.gateway import McpGateway
 from tests.apikeys.utils import make_key
 from tests.factories import DocumentFactory, MembershipFactory, OrganizationFactory, ProjectFactory
 from tests.live import serve_in_thread, wait_until_idle

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.test import Client
 from django.urls import reverse
 
+from accounts.core.principal import Channel, CredentialKind
 from accounts.models import Membership
-from accounts.principal import Channel, CredentialKind
 from tests.apikeys.utils import make_key
 from tests.factories import AuditEventFactory
 

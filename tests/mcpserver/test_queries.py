@@ -15,12 +15,12 @@ import pytest
 from django.db import connection
 from django.db.backends.signals import connection_created
 
-from accounts.audit import verify_chain
+from accounts.audit.chain import verify_chain
+from accounts.core.permissions import Permission
 from accounts.models import AuditEvent
-from accounts.permissions import Permission
 from mcpserver.db import pool_connections
+from mcpserver.gateway import McpGateway
 from mcpserver.sealer import AuditSealer
-from mcpserver.server import McpGateway
 from tests.apikeys.utils import make_key
 from tests.factories import DocumentFactory, MembershipFactory, ProjectFactory
 from tests.mcpserver.conftest import Tenant

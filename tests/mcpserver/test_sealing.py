@@ -10,12 +10,15 @@ import pytest
 from django.core.asgi import get_asgi_application
 from django.db import transaction
 
-from accounts.audit import AuditAction, audit_record, sealing_deferred_to, verify_chain
+from accounts.audit.chain import verify_chain
+from accounts.audit.models import AuditAction
+from accounts.audit.record import audit_record, sealing_deferred_to
+from accounts.core.principal import Principal
 from accounts.models import AuditEvent
-from accounts.principal import Principal
 from mcpserver import sealer as sealer_module
+from mcpserver.gateway import McpGateway
 from mcpserver.sealer import AuditSealer
-from mcpserver.server import McpGateway, build_mcp_app
+from mcpserver.server import build_mcp_app
 from tests.live import serve_in_thread
 from tests.mcpserver.conftest import Tenant, call, make_tenant, run, wait_sealed
 

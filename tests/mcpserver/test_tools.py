@@ -7,10 +7,10 @@ from typing import Any
 from mcp.shared.exceptions import MCPError
 from mcp_types import PromptReference, ResourceTemplateReference
 
+from accounts.core.permissions import Permission
 from accounts.models import AuditEvent, Document, Project
-from accounts.permissions import Permission
+from mcpserver.gateway import McpGateway
 from mcpserver.registry import REGISTRY
-from mcpserver.server import McpGateway
 from tests.apikeys.utils import make_key
 from tests.factories import DocumentFactory, ProjectFactory
 from tests.mcpserver.conftest import Tenant, call, connect, run

@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from accounts.core.permissions import Permission
 from accounts.models import Membership, Project
-from accounts.permissions import Permission
 from apikeys.services import apikey_revoke
 from tests.apikeys.utils import make_key
 from tests.factories import principal_for

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts import services
-from accounts.audit import AuditAction
+from accounts.audit.models import AuditAction
+from accounts.core.permissions import Role
 from accounts.models import (
     AuditEvent,
     Membership,
@@ -20,7 +20,7 @@ from accounts.models import (
     Organization,
     User,
 )
-from accounts.permissions import Role
+from accounts.orgs.services import member_remove
 from tests.factories import MembershipFactory, principal_for
 from tests.oauth.utils import access_token_works, obtain_tokens, refresh
 
@@ -312,7 +312,7 @@ def test_leaving_an_organization_revokes_the_connections_there(
     elsewhere = obtain_tokens(person, app, other_org)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.member_remove(principal=principal_for(member_membership), membership=member_membership)
+        member_remove(principal=principal_for(member_membership), membership=member_membership)
 
     assert not access_token_works(here["access_token"])
     assert refresh(Client(), app.client_id, here["refresh_token"]).status_code == 400
@@ -326,7 +326,7 @@ def test_being_removed_revokes_too(
 ) -> None:
     tokens = obtain_tokens(member_membership.user, app, org)
 
-    services.member_remove(principal=principal_for(owner_membership), membership=member_membership)
+    member_remove(principal=principal_for(owner_membership), membership=member_membership)
 
     assert not access_token_works(tokens["access_token"])
     event = AuditEvent.objects.for_org(org).get(action=AuditAction.OAUTH_APP_REVOKED)

@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from accounts.audit import AuditAction
+from accounts.audit.models import AuditAction
+from accounts.core.permissions import Role
 from accounts.models import AuditEvent, Membership, OAuthApplication, OAuthGrant, Organization, User
-from accounts.permissions import Role
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.oauth.utils import REDIRECT, Authorization, code_from, consent, start
 

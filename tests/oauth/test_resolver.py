@@ -8,12 +8,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.bearer import InvalidToken, resolve_bearer
+from accounts.core.bearer import InvalidToken, resolve_bearer
+from accounts.core.permissions import Role
+from accounts.core.principal import Channel, CredentialKind
 from accounts.models import Membership, OAuthAccessToken, OAuthApplication, Organization, User
-from accounts.oauth import principal_from_access_token
-from accounts.oauth_validators import token_checksum
-from accounts.permissions import Role
-from accounts.principal import Channel, CredentialKind
+from accounts.oauth.resolver import principal_from_access_token
+from accounts.oauth.tokens import token_checksum
 from tests.factories import ProjectFactory
 from tests.oauth.utils import obtain_tokens, register
 

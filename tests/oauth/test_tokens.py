@@ -14,7 +14,8 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from accounts.audit import AuditAction
+from accounts.audit.models import AuditAction
+from accounts.core.principal import Channel
 from accounts.models import (
     AuditEvent,
     OAuthAccessToken,
@@ -23,8 +24,7 @@ from accounts.models import (
     Organization,
     User,
 )
-from accounts.oauth_validators import GatehouseOAuth2Validator
-from accounts.principal import Channel
+from accounts.oauth.validators import GatehouseOAuth2Validator
 from tests.factories import ProjectFactory
 from tests.oauth.utils import (
     access_token_works,

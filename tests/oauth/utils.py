@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.test import Client
 
-from accounts.bearer import InvalidToken
+from accounts.core.bearer import InvalidToken
+from accounts.core.principal import Channel
 from accounts.models import OAuthApplication, Organization, User
-from accounts.oauth import principal_from_access_token
-from accounts.principal import Channel
+from accounts.oauth.resolver import principal_from_access_token
 
 REDIRECT = "http://127.0.0.1:53682/callback"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.audit import seal_pending, verify_chain
-from accounts.models import Organization
+from accounts.audit.chain import seal_pending, verify_chain
+from accounts.orgs.models import Organization
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from accounts.oauth import application_clear_unused
+from accounts.oauth.services import application_clear_unused
 
 
 class Command(BaseCommand):

@@ -8,10 +8,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Document, Membership, Organization, Project, User
-from accounts.permissions import TOKEN_SCOPES, Role
-from accounts.principal import Channel, Principal
-from accounts.services import document_create, organization_create, project_create, user_create
+from accounts.content.models import Document, Project
+from accounts.content.services import document_create, project_create
+from accounts.core.permissions import TOKEN_SCOPES, Role
+from accounts.core.principal import Channel, Principal
+from accounts.orgs.models import Membership, Organization
+from accounts.orgs.services import organization_create
+from accounts.users.models import User
+from accounts.users.services import user_create
 from apikeys.selectors import apikey_list
 from apikeys.services import apikey_create, apikey_revoke
 

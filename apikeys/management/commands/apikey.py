@@ -10,9 +10,11 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.models import Organization, User
-from accounts.principal import Channel
-from accounts.selectors import principal_for_member, project_get
+from accounts.content.selectors import project_get
+from accounts.core.principal import Channel
+from accounts.orgs.models import Organization
+from accounts.orgs.selectors import principal_for_member
+from accounts.users.models import User
 from apikeys.selectors import apikey_get, apikey_list, org_first_owner
 from apikeys.services import apikey_create, apikey_expire_due, apikey_revoke, system_principal
 

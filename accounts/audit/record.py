@@ -1,0 +1,132 @@
+"""Recording audit events: written explicitly by services, inside the transaction of their change.
+
+`audit_record()` only INSERTs, inside the caller's transaction, so an event commits or rolls back
+with the change it describes. Sealing into the hash chain happens after commit (accounts/audit/chain.py
+says why): by default in an on_commit callback of the transaction itself (the dashboard, the REST
+API, management commands); code running inside `sealing_deferred_to(sink)` hands the organization
+to `sink` instead, and the sink's owner seals later, coalesced (the MCP endpoint's background
+sealer, mcpserver/sealer.py). `audit_tags()` adds data to every event recorded inside it: the MCP
+endpoint tags the events its services write with the tool that caused them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from django.db import models, transaction
+
+from accounts.audit.chain import seal_pending
+from accounts.audit.models import AuditAction, AuditEvent
+from accounts.content.models import Project
+
+if TYPE_CHECKING:
+    from accounts.core.principal import Principal
+
+
+logger = logging.getLogger(__name__)
+
+
+# Data added to every event recorded inside `audit_tags()`, and the events recorded: the MCP endpoint
+# tags the events its services write with the tool that caused them instead of writing a second one.
+_TAGS: ContextVar[tuple[dict[str, Any], list[AuditEvent]] | None] = ContextVar("audit_tags", default=None)
+
+
+@contextmanager
+def audit_tags(**data: Any) -> Iterator[list[AuditEvent]]:
+    """Add `data` to every event recorded inside the block; yields the list of those events."""
+    recorded: list[AuditEvent] = []
+    token = _TAGS.set((data, recorded))
+    try:
+        yield recorded
+    finally:
+        _TAGS.reset(token)
+
+
+def audit_record(
+    *,
+    principal: Principal,
+    action: AuditAction | str,
+    target: models.Model | None = None,
+    target_label: str = "",
+    project: Project | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event for the principal's organization; only valid inside the service's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record() must be called inside the service's transaction")
+    if project is None and isinstance(target, Project):
+        project = target
+    credential = principal.credential
+    tags = _TAGS.get()
+    if tags is not None:
+        data = {**(data or {}), **tags[0]}
+    event = AuditEvent(
+        organization=principal.organization,
+        action=str(action),
+        channel=principal.channel,
+        actor=principal.user,
+        actor_label=principal.user.email if principal.user else "",
+        credential_kind=credential.kind if credential else "",
+        credential_id=credential.id if credential else "",
+        credential_label=credential.label if credential else "",
+        project=project,
+        target_type=target._meta.model_name or "" if target is not None else "",
+        target_id=str(getattr(target, "public_id", None) or target.pk) if target is not None else "",
+        target_label=(target_label or (str(target) if target is not None else ""))[:200],
+        ip=principal.ip,
+        user_agent=principal.user_agent[:512],
+        data=data or {},
+    )
+    event.save()
+    if tags is not None:
+        tags[1].append(event)
+    _queue_sealing(principal.organization.pk)
+    return event
+
+
+# Where committed events' organizations go instead of being sealed inline (see the module docstring).
+_SEAL_SINK: ContextVar[Callable[[int], None] | None] = ContextVar("audit_seal_sink", default=None)
+
+
+@contextmanager
+def sealing_deferred_to(sink: Callable[[int], None]) -> Iterator[None]:
+    """Inside the block, a commit hands `sink(org_id)` the organizations to seal instead of sealing them."""
+    token = _SEAL_SINK.set(sink)
+    try:
+        yield
+    finally:
+        _SEAL_SINK.reset(token)
+
+
+class _SealAfterCommit:
+    """The on_commit callback that seals one organization's chain (all its pending events at once)."""
+
+    def __init__(self, org_id: int, sink: Callable[[int], None] | None = None) -> None:
+        self.org_id = org_id
+        self.sink = sink
+        self.ran = False
+
+    def __call__(self) -> None:
+        self.ran = True
+        try:
+            if self.sink is not None:
+                self.sink(self.org_id)
+                return
+            seal_pending(org_id=self.org_id)
+        except Exception:
+            # The events are committed; an unsealed event is sealed by the next one of its organization.
+            logger.exception("could not seal the audit chain of organization %s", self.org_id)
+
+
+def _queue_sealing(org_id: int) -> None:
+    """One sealing per organization per transaction, however many events it records."""
+    # Django's own list of pending callbacks is the source of truth: a savepoint rollback removes the
+    # callbacks queued inside it, so an event recorded after that queues a sealing again. (`ran`: the
+    # test harness, captureOnCommitCallbacks, runs callbacks without removing them from the list.)
+    pending = transaction.get_connection().run_on_commit
+    if not any(isinstance(f, _SealAfterCommit) and f.org_id == org_id and not f.ran for _, f, _ in pending):
+        transaction.on_commit(_SealAfterCommit(org_id, _SEAL_SINK.get()), robust=True)

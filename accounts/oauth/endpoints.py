@@ -1,0 +1,335 @@
+"""The OAuth authorization server's endpoints: consent, token, registration, metadata.
+
+DOT does the protocol; these subclasses add what Gatehouse needs (docs/oauth.md): the consent page
+with its organization picker (never skipped, whatever `approval_prompt` says), resource binding,
+an RFC 7591-complete and rate-limited registration endpoint, and metadata that advertises only what
+works.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_plus, urlencode
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django_ratelimit.core import get_usage
+from oauth2_provider import views as dot_views
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView
+from oauth2_provider.views.dynamic_client_registration import DynamicClientRegistrationView
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
+
+from accounts.core.permissions import TOKEN_SCOPES
+from accounts.core.web import add_service_errors, client_ip, signed_in_user, user_agent
+from accounts.oauth.applications import app_domain, app_is_loopback, app_is_verified, app_label
+from accounts.oauth.forms import ConsentForm
+from accounts.oauth.models import OAuthApplication, redirect_uri_problem
+from accounts.oauth.selectors import consent_organizations, consent_projects
+from accounts.oauth.services import consent_allow, consent_record_denied, consent_validate
+
+logger = logging.getLogger(__name__)
+
+
+SCOPE_NAMES = {p.value for p in TOKEN_SCOPES}
+
+
+def _rate_limited(
+    request: HttpRequest,
+    *,
+    group: str,
+    key: str | Callable[[str, HttpRequest], str],
+    rate: str,
+    description: str,
+) -> HttpResponse | None:
+    """Count the request (django-ratelimit); over `rate`, the JSON 429 to send, with Retry-After."""
+    usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
+    if usage is None or not usage["should_limit"]:
+        return None
+    response = JsonResponse({"error": "rate_limited", "error_description": description}, status=429)
+    response["Retry-After"] = str(max(1, usage["time_left"]))
+    return response
+
+
+def _token_client_and_ip(group: str, request: HttpRequest) -> str:
+    """Who asks for tokens: the client it names (form field, or HTTP Basic: RFC 6749 §2.3.1), and the IP."""
+    client_id = request.POST.get("client_id", "")
+    scheme, _sep, credentials = request.headers.get("Authorization", "").partition(" ")
+    if not client_id and scheme.lower() == "basic":
+        try:
+            client_id = unquote_plus(base64.b64decode(credentials, validate=True).decode().partition(":")[0])
+        except (binascii.Error, UnicodeDecodeError):
+            client_id = ""
+    return f"{client_id[:255]} {client_ip(request) or ''}"
+
+
+def _no_framing(response: HttpResponse) -> HttpResponse:
+    # XFrameOptionsMiddleware sends DENY everywhere; CSP says the same to browsers that prefer it.
+    response["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
+
+
+class ConsentView(AuthorizationView):
+    """GET shows the consent page (or refuses the request); POST allows or denies, with CSRF."""
+
+    template_name = "oauth2_provider/authorize.html"
+    form_class = ConsentForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return _no_framing(super().dispatch(request, *args, **kwargs))
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        organizations = consent_organizations(user=signed_in_user(self.request))
+        kwargs.update(
+            organizations=organizations,
+            projects=consent_projects(organizations=organizations),
+            requested_scopes=self.requested_scopes(),
+        )
+        return kwargs
+
+    def requested_scopes(self) -> list[str]:
+        if self.request.method == "POST":
+            scopes = self.request.POST.get("scope", "").split()
+        else:
+            scopes = self.oauth2_data.get("scopes", [])
+        return [s for s in scopes if s in SCOPE_NAMES]
+
+    def _error(self, error: str, description: str, credentials: dict[str, Any]) -> OAuthToolkitError:
+        return OAuthToolkitError(
+            error=CustomOAuth2Error(error=error, description=description, state=credentials.get("state")),
+            redirect_uri=credentials["redirect_uri"],
+        )
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Not DOT's get(): no skip_authorization and no `approval_prompt=auto` shortcut, because
+        # a token is only ever issued for an organization the person picks on this page.
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        application = OAuthApplication.objects.get(client_id=credentials["client_id"])
+        if "none" in request.GET.get("prompt", "").split():
+            return self.error_response(
+                self._error("consent_required", "This server always asks for consent.", credentials),
+                application,
+            )
+        resources = request.GET.getlist("resource")
+        for resource in resources:
+            if resource != settings.MCP_RESOURCE_URL:
+                refusal = self._error(
+                    "invalid_target",
+                    f"Unknown resource {resource!r}; tokens are issued for {settings.MCP_RESOURCE_URL} only.",
+                    credentials,
+                )
+                return self.error_response(refusal, application)
+        self.oauth2_data = {
+            "scopes": scopes,
+            "client_id": credentials["client_id"],
+            "redirect_uri": credentials["redirect_uri"],
+            "response_type": credentials["response_type"],
+            "state": credentials.get("state"),
+            "code_challenge": credentials.get("code_challenge"),
+            "code_challenge_method": credentials.get("code_challenge_method"),
+            "resource": " ".join(resources) or settings.MCP_RESOURCE_URL,
+        }
+        return self.render_consent(self.get_form(), application, redirect_uri=credentials["redirect_uri"])
+
+    def get_initial(self) -> dict[str, Any]:
+        initial = super().get_initial()
+        initial["scope"] = " ".join(self.oauth2_data.get("scopes", []))
+        initial["resource"] = self.oauth2_data.get("resource")
+        return initial
+
+    def render_consent(
+        self, form: ConsentForm, application: OAuthApplication, *, redirect_uri: str, status: int = 200
+    ) -> HttpResponse:
+        here = self.request.get_full_path()
+        login = reverse("accounts:login") + "?" + urlencode({"next": here})
+        context = self.get_context_data(
+            form=form,
+            application=application,
+            app_label=app_label(application),
+            app_domain=app_domain(application),
+            app_verified=app_is_verified(application),
+            app_loopback=app_is_loopback(application),
+            redirect_host=redirect_uri.split("://", 1)[-1].split("/", 1)[0],
+            redirect_scheme=redirect_uri.split("://", 1)[0] if "://" in redirect_uri else "",
+            requested_scopes=[p for p in TOKEN_SCOPES if p.value in self.requested_scopes()],
+            has_organizations=form.has_organizations,
+            switch_account_next=login,
+            create_org_url=reverse("accounts:org_create") + "?" + urlencode({"next": here}),
+        )
+        return self.render_to_response(context, status=status)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = self.get_form()
+        application = OAuthApplication.objects.filter(client_id=request.POST.get("client_id", "")).first()
+        redirect_uri = request.POST.get("redirect_uri", "")
+        if application is None or not application.redirect_uri_allowed(redirect_uri):
+            # A tampered form: never redirect anywhere the app did not register.
+            return self.render_to_response({"error": {"error": "invalid_request"}}, status=400)
+        credentials: dict[str, Any] = {
+            "client_id": application.client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": request.POST.get("response_type", "code"),
+            "state": request.POST.get("state") or None,
+        }
+        if "allow" not in request.POST:
+            return self.deny(application, credentials)
+        if not form.is_valid():
+            return self.render_consent(form, application, redirect_uri=redirect_uri)
+        try:
+            choice = consent_validate(
+                user=signed_in_user(request),
+                org_slug=form.cleaned_data["organization"],
+                project_slug=form.cleaned_data["project"],
+                requested=self.requested_scopes(),
+                chosen=form.cleaned_data["scopes"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.render_consent(form, application, redirect_uri=redirect_uri)
+        for key in ("code_challenge", "code_challenge_method"):
+            if form.cleaned_data.get(key):
+                credentials[key] = form.cleaned_data[key]
+        credentials["resource"] = (form.cleaned_data.get("resource") or settings.MCP_RESOURCE_URL).split()
+        credentials["organization_id"] = choice.organization.pk
+        credentials["project_id"] = choice.project.pk if choice.project else None
+        try:
+            uri, _headers, _body, _status = consent_allow(
+                user=signed_in_user(request),
+                choice=choice,
+                application=application,
+                ip=client_ip(request),
+                user_agent=user_agent(request),
+                issue=lambda: self.create_authorization_response(
+                    request=request, scopes=" ".join(choice.scopes), credentials=credentials, allow=True
+                ),
+            )
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        return self.redirect(uri, application)
+
+    def deny(self, application: OAuthApplication, credentials: dict[str, Any]) -> HttpResponse:
+        consent_record_denied(
+            user=signed_in_user(self.request),
+            org_slug=self.request.POST.get("organization", ""),
+            application=application,
+            ip=client_ip(self.request),
+            user_agent=user_agent(self.request),
+        )
+        try:
+            self.create_authorization_response(
+                request=self.request, scopes="", credentials=credentials, allow=False
+            )
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        return self.render_to_response({"error": {"error": "access_denied"}}, status=400)  # pragma: no cover
+
+    # DOT's AuthorizationView already adds `application` to OAuthLibMixin.error_response's signature.
+    def error_response(  # type: ignore[override]
+        self, error: OAuthToolkitError, application: Any, **kwargs: Any
+    ) -> HttpResponse:
+        response = super().error_response(error, application, **kwargs)
+        client_id = self.request.GET.get("client_id", "")
+        if isinstance(response, TemplateResponse) and client_id.startswith("https://"):
+            # A Client ID Metadata Document that could not be fetched or failed validation.
+            response.context_data["cimd_client_id"] = client_id  # type: ignore[index]
+        return response
+
+
+class TokenView(dot_views.TokenView):
+    """DOT's token endpoint; every answer is JSON and never cached (RFC 6749 §5.1), errors included."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        limited = _rate_limited(
+            request,
+            group="oauth-token",
+            key=_token_client_and_ip,
+            rate=settings.OAUTH_TOKEN_RATE,
+            description=_("Too many token requests; try again later."),
+        )
+        response = limited or super().post(request, *args, **kwargs)
+        # oauthlib omits the headers when an error is raised while saving (e.g. invalid_target).
+        if response.content.startswith(b"{"):
+            response["Content-Type"] = "application/json"
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+
+class MetadataView(OAuthServerMetadataView):
+    """RFC 8414 metadata: DOT's, minus what Gatehouse does not accept."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        data = json.loads(response.content)
+        # Introspection is for confidential clients and resource servers: a public client cannot call it.
+        if "introspection_endpoint_auth_methods_supported" in data:
+            data["introspection_endpoint_auth_methods_supported"] = [
+                m for m in data["introspection_endpoint_auth_methods_supported"] if m != "none"
+            ]
+        result = JsonResponse(data)
+        result["Access-Control-Allow-Origin"] = "*"
+        return result
+
+
+class RegisterView(DynamicClientRegistrationView):
+    """RFC 7591 registration, anonymous and rate-limited per IP, with Gatehouse's redirect policy."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        limited = _rate_limited(
+            request,
+            group="oauth-register",
+            key="ip",
+            rate=settings.OAUTH_DCR_RATE,
+            description=_("Too many registrations; try again later."),
+        )
+        if limited:
+            return limited
+        try:
+            metadata = json.loads(request.body)
+        except ValueError:
+            metadata = None
+        if isinstance(metadata, dict):
+            uris = metadata.get("redirect_uris")
+            if isinstance(uris, list) and all(isinstance(u, str) for u in uris):
+                problems = [p for p in map(redirect_uri_problem, uris) if p]
+                if problems:
+                    return JsonResponse(
+                        {"error": "invalid_redirect_uri", "error_description": " ".join(problems)}, status=400
+                    )
+        response = super().post(request, *args, **kwargs)
+        if response.status_code != 201 or not isinstance(metadata, dict):
+            return response
+        data = json.loads(response.content)
+        application = OAuthApplication.objects.get(client_id=data["client_id"])
+        # RFC 7591 §3.2.1: the issue time, the secret's expiry (0 = never) when a secret is issued,
+        # and the auth method the client asked for (DOT always answers client_secret_basic).
+        data["client_id_issued_at"] = int(application.created.timestamp())
+        if "client_secret" in data:
+            data["client_secret_expires_at"] = 0
+            data["token_endpoint_auth_method"] = metadata.get(
+                "token_endpoint_auth_method", "client_secret_basic"
+            )
+        data["response_types"] = ["code"]
+        scopes = [s for s in str(metadata.get("scope", "")).split() if s in SCOPE_NAMES]
+        if scopes:
+            data["scope"] = " ".join(scopes)
+        logger.info(
+            "OAuth client registered: %s (%s) from %s",
+            application.client_id,
+            application.name or "unnamed",
+            client_ip(request),
+        )
+        return JsonResponse(data, status=201)

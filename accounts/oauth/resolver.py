@@ -1,0 +1,77 @@
+"""The bearer resolver for `wat_…` OAuth access tokens (registered with accounts.core.bearer)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+
+from accounts.core.bearer import InvalidToken
+from accounts.core.client import clean_ip, clip_user_agent
+from accounts.core.permissions import Role
+from accounts.core.principal import Channel, Principal
+from accounts.core.secrecy import ACCESS_TOKEN_PREFIX
+from accounts.oauth.applications import app_credential
+from accounts.oauth.models import OAuthAccessToken
+from accounts.oauth.tokens import token_checksum
+from accounts.orgs.models import Membership
+
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def access_token_get_for_authentication(*, checksum: str) -> OAuthAccessToken:
+    """The access token with this checksum, across organizations, in ONE query.
+
+    Joins the application, user, organization and project, and annotates `member_role`: the user's
+    current role in the token's organization, or None once they have left it.
+    """
+    member_role = Membership.all_orgs.filter(
+        organization_id=OuterRef("organization_id"), user_id=OuterRef("user_id")
+    ).values("role")[:1]
+    return (
+        OAuthAccessToken.objects.select_related("application", "user", "organization", "project")
+        .annotate(member_role=Subquery(member_role))
+        .get(token_checksum=checksum)
+    )
+
+
+def principal_from_access_token(
+    *, token: str, channel: Channel, ip: str | None, user_agent: str
+) -> Principal:
+    """Resolve a `wat_…` OAuth access token to the member it acts as; raises InvalidToken. One query."""
+    if not token.startswith(ACCESS_TOKEN_PREFIX) or len(token) > 200:
+        raise InvalidToken
+    try:
+        access = access_token_get_for_authentication(checksum=token_checksum(token))
+    except OAuthAccessToken.DoesNotExist:
+        raise InvalidToken from None
+    now = timezone.now()
+    user, organization, application = access.user, access.organization, access.application
+    if (
+        access.expires <= now
+        or organization is None
+        or application is None
+        or user is None
+        or not user.is_active
+        or access.member_role is None  # type: ignore[attr-defined]
+        or settings.MCP_RESOURCE_URL not in (access.resource or [])
+    ):
+        raise InvalidToken
+    if access.last_used_at is None or now - access.last_used_at >= LAST_USED_RESOLUTION:
+        # One conditional UPDATE: at most one write a minute per token, whatever the request rate.
+        OAuthAccessToken.objects.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION), pk=access.pk
+        ).update(last_used_at=now)
+    return Principal(
+        user=user,
+        organization=organization,
+        role=Role(access.member_role),  # type: ignore[attr-defined]
+        channel=channel,
+        scopes=frozenset(access.scope.split()),
+        project_id=access.project_id,
+        credential=app_credential(application),
+        ip=clean_ip(ip),
+        user_agent=clip_user_agent(user_agent),
+    )

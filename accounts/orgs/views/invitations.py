@@ -1,0 +1,128 @@
+"""Accepting an invitation: the emailed link, then a token-free page to join from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView
+
+from accounts.core.permissions import Role
+from accounts.core.web import (
+    client_ip,
+    signed_in_user,
+    user_agent,
+)
+from accounts.orgs.models import Invitation, Membership
+from accounts.orgs.selectors import (
+    membership_get,
+)
+from accounts.orgs.services import (
+    InvitationInvalid,
+    invitation_accept,
+    invitation_get_pending,
+)
+from accounts.orgs.views.organizations import LAST_ORG_SESSION_KEY
+from accounts.users.models import User
+
+# The invitation link's secret, kept in the session between the link and the accept page, so that the
+# token leaves the address bar (and with it access logs, ?next= URLs and Referer headers) at once.
+# Django's PasswordResetConfirmView does the same with its token.
+INVITATION_SESSION_KEY = "_invitation_token"
+
+
+def _invalid_invitation(request: HttpRequest, invalid: InvitationInvalid) -> HttpResponse:
+    # Unknown: 404 like any wrong link. Used, revoked or expired: 410, it existed and is gone.
+    status = 404 if invalid.reason == "unknown" else 410
+    return render(request, "accounts/orgs/invitation_invalid.html", {"reason": invalid.reason}, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class InvitationLinkView(View):
+    """The link from the invitation email: keep its token in the session, then show a token-free page."""
+
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest, *args: Any, token: str, **kwargs: Any) -> HttpResponse:
+        try:
+            invitation_get_pending(token=token)
+        except InvitationInvalid as invalid:
+            return _invalid_invitation(request, invalid)
+        request.session[INVITATION_SESSION_KEY] = token
+        return redirect("accounts:invitation")
+
+
+@method_decorator(never_cache, name="dispatch")
+class InvitationAcceptView(TemplateView):
+    """The invitation opened from its link: anyone holding it may join, signed in as anyone."""
+
+    template_name = "accounts/orgs/invitation_accept.html"
+    invitation: Invitation
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            self.invitation = invitation_get_pending(token=self.token)
+        except InvitationInvalid as invalid:
+            request.session.pop(INVITATION_SESSION_KEY, None)
+            return _invalid_invitation(request, invalid)
+        return super().dispatch(request, *args, **kwargs)
+
+    @property
+    def token(self) -> str:
+        # No token: the session ended (or another browser); an empty token is an unknown invitation.
+        return str(self.request.session.get(INVITATION_SESSION_KEY, ""))
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        invitation = self.invitation
+        here = self.request.path  # token-free, so safe in ?next=
+        user = self.request.user
+        context: dict[str, Any] = {
+            "invitation": invitation,
+            "organization": invitation.organization,
+            "login_url": reverse("accounts:login") + "?" + urlencode({"next": here}),
+            "signup_url": reverse("accounts:signup")
+            + "?"
+            + urlencode({"email": invitation.email, "next": here}),
+        }
+        if isinstance(user, User):  # signed in
+            context["email_matches"] = user.email.lower() == invitation.email.lower()
+            context["membership"] = self._membership(user)
+        return super().get_context_data(**context, **kwargs)
+
+    def _membership(self, user: User) -> Membership | None:
+        try:
+            return membership_get(user=user, org_slug=self.invitation.organization.slug)
+        except Membership.DoesNotExist:
+            return None
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.path)
+        try:
+            membership = invitation_accept(
+                user=signed_in_user(request),
+                token=self.token,
+                ip=client_ip(request),
+                user_agent=user_agent(request),
+            )
+        except InvitationInvalid as invalid:
+            request.session.pop(INVITATION_SESSION_KEY, None)
+            return _invalid_invitation(request, invalid)
+        request.session.pop(INVITATION_SESSION_KEY, None)
+        org = self.invitation.organization
+        request.session[LAST_ORG_SESSION_KEY] = org.slug
+        messages.success(
+            request,
+            _("Welcome to %(org)s! You joined as %(role)s.")
+            % {"org": org.name, "role": Role(membership.role).label},
+        )
+        return redirect("accounts:org_home", org_slug=org.slug)

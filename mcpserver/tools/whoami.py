@@ -1,0 +1,52 @@
+"""The `whoami` tool: who the connection acts as, and what its token may do."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from accounts.content.selectors import project_restricted_to
+from accounts.core.principal import Principal
+from mcpserver.registry import org_tool
+
+
+class OrganizationRef(BaseModel):
+    slug: str
+    name: str
+
+
+class WhoAmI(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    organization: OrganizationRef
+    role: str = Field(description="owner, admin, member or viewer")
+    scopes: list[str] = Field(description="What this token may do (its role may allow less).")
+    credential_kind: str = Field(description="api_key or oauth")
+    credential_id: str
+    credential_label: str
+    project: str | None = Field(
+        description="The only project this token can see, if it is restricted to one."
+    )
+
+
+@org_tool(scope=None, title="Who am I", read_only=True)
+def whoami(principal: Principal) -> WhoAmI:
+    """Show who this connection acts as: the user, their organization and role, and what the token may do.
+
+    Call it first when unsure which organization you are working in; every other tool acts in this
+    organization only.
+    """
+    credential = principal.credential
+    restricted = project_restricted_to(principal=principal)
+    return WhoAmI(
+        user_id=principal.user.public_id,
+        email=principal.user.email,
+        name=principal.user.name,
+        organization=OrganizationRef(slug=principal.organization.slug, name=principal.organization.name),
+        role=principal.role.value,
+        scopes=sorted(principal.scopes or ()),
+        credential_kind=credential.kind if credential else "",
+        credential_id=credential.id if credential else "",
+        credential_label=credential.label if credential else "",
+        project=restricted.slug if restricted else None,
+    )
