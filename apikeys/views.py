@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
 from accounts.core.permissions import Permission
-from accounts.core.web import OrgViewMixin, ServiceFormMixin, or_404
+from accounts.core.web import ServiceFormMixin, or_404
+from accounts.orgs.mixins import OrgViewMixin
 from apikeys.forms import ApiKeyCreateForm, ApiKeyRollForm
 from apikeys.models import ApiKey
 from apikeys.selectors import apikey_count_invalid, apikey_get, apikey_list

@@ -7,7 +7,8 @@ from accounts.core.permissions import Role
 from accounts.core.principal import Principal
 from accounts.models import Membership, Organization, User
 from tests.factories import MembershipFactory, OrganizationFactory, principal_for
-from tests.live import live_server_url  # noqa: F401 - the shared live-server fixture
+from tests.support.apikeys import Clock
+from tests.support.live import live_server_url  # noqa: F401 - the shared live-server fixture
 
 
 @pytest.fixture
@@ -64,3 +65,9 @@ def other_owner_principal(other_org: Organization) -> Principal:
 def owner_client(client: Client, owner: User) -> Client:
     client.force_login(owner)
     return client
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Time, frozen and moved by hand: `clock.advance(timedelta(...))`."""
+    return Clock(monkeypatch)

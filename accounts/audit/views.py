@@ -28,7 +28,7 @@ from accounts.content.selectors import project_list
 from accounts.core.pagination import InvalidCursor, KeysetPaginator
 from accounts.core.permissions import Permission
 from accounts.core.principal import Principal
-from accounts.core.web import OrgViewMixin
+from accounts.orgs.mixins import OrgViewMixin
 from accounts.orgs.selectors import member_list
 
 # The REST API and MCP page the same list; each gets its own salt, so cursors do not cross over.

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.views.generic import TemplateView
 
 from accounts.core.permissions import Permission
-from accounts.core.web import OrgViewMixin
+from accounts.orgs.mixins import OrgViewMixin
 
 
 class ConnectView(OrgViewMixin, TemplateView):

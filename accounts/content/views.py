@@ -28,7 +28,8 @@ from accounts.content.services import (
     project_update,
 )
 from accounts.core.permissions import Permission
-from accounts.core.web import OrgViewMixin, ServiceFormMixin, or_404
+from accounts.core.web import ServiceFormMixin, or_404
+from accounts.orgs.mixins import OrgViewMixin
 
 ARCHIVED_NOTICE = gettext_lazy(
     "This project is archived, so its documents are read-only. Unarchive it to change them."

@@ -6,6 +6,8 @@ token raises the same `BearerTokenInvalid`, answered 401 by accounts/core/except
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
@@ -13,7 +15,9 @@ from rest_framework.request import Request
 from accounts.core.bearer import InvalidToken, resolve_bearer
 from accounts.core.client import meta_client_ip, meta_user_agent
 from accounts.core.principal import Channel, Principal
-from accounts.users.models import User
+
+if TYPE_CHECKING:
+    from accounts.users.models import User
 
 
 class BearerTokenInvalid(exceptions.AuthenticationFailed):

@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from django.views.generic import TemplateView, View
 
 from accounts.core.permissions import Permission
-from accounts.core.web import OrgViewMixin, client_ip, or_404, signed_in_user, user_agent
+from accounts.core.web import client_ip, or_404, signed_in_user, user_agent
 from accounts.oauth.applications import app_label
 from accounts.oauth.selectors import (
     connection_get_application,
@@ -26,6 +26,7 @@ from accounts.oauth.selectors import (
     reuse_events_for_user,
 )
 from accounts.oauth.services import connection_revoke, connection_revoke_all
+from accounts.orgs.mixins import OrgViewMixin
 from accounts.orgs.selectors import principal_for_member
 
 

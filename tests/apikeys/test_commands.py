@@ -17,8 +17,8 @@ from accounts.models import AuditEvent, Membership, Organization
 from apikeys import keys
 from apikeys.models import ApiKey, ApiKeyStatus
 from apikeys.resolver import principal_from_api_key
-from tests.apikeys.utils import make_key, reload
 from tests.factories import ProjectFactory
+from tests.support.apikeys import make_key, reload
 
 pytestmark = pytest.mark.django_db
 

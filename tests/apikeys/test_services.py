@@ -18,8 +18,8 @@ from accounts.models import AuditEvent, Membership, Organization
 from apikeys.models import ApiKey, ApiKeyStatus
 from apikeys.selectors import apikey_get, apikey_list
 from apikeys.services import apikey_expire_due, apikey_revoke, apikey_roll
-from tests.apikeys.utils import ALL_SCOPES, make_key, reload
 from tests.factories import MembershipFactory, ProjectFactory, principal_for
+from tests.support.apikeys import ALL_SCOPES, make_key, reload
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from accounts.models import AuditEvent, Membership, Organization
 from apikeys import keys
 from apikeys.models import ApiKey, ApiKeyStatus
 from apikeys.services import apikey_revoke
-from tests.apikeys.utils import make_key, reload
 from tests.factories import MembershipFactory, ProjectFactory, principal_for
+from tests.support.apikeys import make_key, reload
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from accounts.core.principal import Channel, CredentialKind
 from accounts.models import Membership
-from tests.apikeys.utils import make_key
 from tests.factories import AuditEventFactory
+from tests.support.apikeys import make_key
 
 
 def test_the_key_list_links_to_the_audit_log_of_each_key(

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from accounts.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.mcpserver.conftest import MODES, connect, run
-from tests.oauth_flow import run_oauth_flow
+from tests.support.mcp import MODES, connect, run
+from tests.support.oauth_flow import run_oauth_flow
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,9 @@ from accounts.models import AuditEvent
 from mcpserver.db import pool_connections
 from mcpserver.gateway import McpGateway
 from mcpserver.sealer import AuditSealer
-from tests.apikeys.utils import make_key
 from tests.factories import DocumentFactory, MembershipFactory, ProjectFactory
-from tests.mcpserver.conftest import Tenant
-from tests.mcpserver.test_transport import post, tool_call
+from tests.support.apikeys import make_key
+from tests.support.mcp import Tenant, post, tool_call
 
 # SQLite logs its "BEGIN IMMEDIATE"; PostgreSQL's BEGIN is implicit and not logged.
 BEGIN = 1 if connection.vendor == "sqlite" else 0

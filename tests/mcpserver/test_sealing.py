@@ -19,8 +19,8 @@ from mcpserver import sealer as sealer_module
 from mcpserver.gateway import McpGateway
 from mcpserver.sealer import AuditSealer
 from mcpserver.server import build_mcp_app
-from tests.live import serve_in_thread
-from tests.mcpserver.conftest import Tenant, call, make_tenant, run, wait_sealed
+from tests.support.live import serve_in_thread
+from tests.support.mcp import Tenant, call, make_tenant, run, wait_sealed
 
 
 def unsealed(tenant: Tenant) -> int:

@@ -13,7 +13,7 @@ from mcp_types import PromptReference
 
 from accounts.models import AuditEvent, Document, Membership, Project
 from mcpserver.registry import REGISTRY
-from tests.mcpserver.conftest import Tenant, connect, make_tenant, run
+from tests.support.mcp import Tenant, connect, make_tenant, run
 
 
 def snapshot(tenant: Tenant) -> dict[str, Any]:

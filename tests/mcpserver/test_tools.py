@@ -11,9 +11,9 @@ from accounts.core.permissions import Permission
 from accounts.models import AuditEvent, Document, Project
 from mcpserver.gateway import McpGateway
 from mcpserver.registry import REGISTRY
-from tests.apikeys.utils import make_key
 from tests.factories import DocumentFactory, ProjectFactory
-from tests.mcpserver.conftest import Tenant, call, connect, run
+from tests.support.apikeys import make_key
+from tests.support.mcp import Tenant, call, connect, run
 
 
 def tool_events(tenant: Tenant) -> list[AuditEvent]:

@@ -13,11 +13,10 @@ from django.test import override_settings
 from accounts.core.permissions import Permission
 from accounts.models import Membership, Project
 from apikeys.services import apikey_revoke
-from tests.apikeys.utils import make_key
 from tests.factories import principal_for
-from tests.mcpserver.conftest import MODES, Tenant, call, connect, run
+from tests.support.apikeys import make_key
+from tests.support.mcp import JSON, MODES, Tenant, call, connect, post, run, tool_call
 
-JSON = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -29,23 +28,6 @@ INITIALIZE = {
     },
 }
 PRM = f"{settings.PUBLIC_URL}/.well-known/oauth-protected-resource/mcp"
-
-
-def tool_call(name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "jsonrpc": "2.0",
-        "id": 2,
-        "method": "tools/call",
-        "params": {"name": name, "arguments": arguments or {}},
-    }
-
-
-def post(url: str, body: Any, token: str | None = None, **headers: str) -> httpx.Response:
-    all_headers = {**JSON, **headers}
-    if token:
-        all_headers["Authorization"] = f"Bearer {token}"
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.post(url, content=content, headers=all_headers, timeout=30)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -13,8 +13,7 @@ from django.test import override_settings
 from mcpserver.auth import bearer_token, www_authenticate
 from mcpserver.limits import Rate, check_rate_limits, parse_rate
 from tests.factories import principal_for
-from tests.mcpserver.conftest import Tenant
-from tests.mcpserver.test_transport import post, tool_call
+from tests.support.mcp import Tenant, post, tool_call
 
 
 @pytest.mark.parametrize(

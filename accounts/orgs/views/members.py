@@ -17,7 +17,6 @@ from django.views.generic import TemplateView
 
 from accounts.core.permissions import Permission, Role, can_assign_role, role_allows
 from accounts.core.web import (
-    OrgViewMixin,
     add_service_errors,
     or_404,
 )
@@ -25,6 +24,7 @@ from accounts.orgs.forms import (
     MemberInviteForm,
     MemberRoleForm,
 )
+from accounts.orgs.mixins import OrgViewMixin
 from accounts.orgs.models import Membership
 from accounts.orgs.selectors import (
     invitation_get,

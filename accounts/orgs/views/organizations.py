@@ -15,7 +15,6 @@ from django.views.generic import FormView, TemplateView
 
 from accounts.core.permissions import Permission
 from accounts.core.web import (
-    OrgViewMixin,
     ServiceFormMixin,
     add_service_errors,
     client_ip,
@@ -26,6 +25,7 @@ from accounts.orgs.forms import (
     OrganizationCreateForm,
     OrganizationRenameForm,
 )
+from accounts.orgs.mixins import OrgViewMixin
 from accounts.orgs.selectors import (
     membership_get,
     organization_list_for_user,

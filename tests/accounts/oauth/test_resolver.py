@@ -15,7 +15,7 @@ from accounts.models import Membership, OAuthAccessToken, OAuthApplication, Orga
 from accounts.oauth.resolver import principal_from_access_token
 from accounts.oauth.tokens import token_checksum
 from tests.factories import ProjectFactory
-from tests.oauth.utils import obtain_tokens, register
+from tests.support.oauth import obtain_tokens, register
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,7 @@ from mcp.shared.auth import (
 )
 
 from accounts.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.oauth_flow import aconsent, asign_in
+from tests.support.oauth_flow import aconsent, asign_in
 
 REDIRECT_URI = "http://127.0.0.1:33419/callback"
 

@@ -12,7 +12,7 @@ from accounts.audit.models import AuditAction
 from accounts.core.permissions import Role
 from accounts.models import AuditEvent, Membership, OAuthApplication, OAuthGrant, Organization, User
 from tests.factories import MembershipFactory, ProjectFactory
-from tests.oauth.utils import REDIRECT, Authorization, code_from, consent, start
+from tests.support.oauth import REDIRECT, Authorization, code_from, consent, start
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import OAuthApplication
-from tests.oauth.utils import register
+from tests.support.oauth import register
 
 
 @pytest.fixture(autouse=True)

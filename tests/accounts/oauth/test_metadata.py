@@ -7,7 +7,7 @@ import json
 from django.conf import settings
 from django.test import Client
 
-from tests.oauth.utils import REDIRECT, register
+from tests.support.oauth import REDIRECT, register
 
 ISSUER = settings.PUBLIC_URL
 

@@ -1,27 +1,11 @@
+"""A JSON client for REST API tests: one key as the bearer token."""
+
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from django.core.cache import cache
 from django.test import Client
-
-from tests.apikeys.utils import Clock
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    return Clock(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Iterator[None]:
-    # The per-key counters live in the cache, which outlives a test's database transaction.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 class Api:
@@ -38,8 +22,3 @@ class Api:
         elif data is not None:
             kwargs["data"] = data
         return getattr(self.client, method.lower())(path, **kwargs)
-
-
-@pytest.fixture
-def api(client: Client) -> Api:
-    return Api(client)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from django.test import Client
 
 from accounts.core.redaction import redact
 from accounts.core.urlguard import credential_in_query, credential_in_url
 from accounts.models import Membership
 from apikeys import keys
-from tests.apikeys.utils import make_key
+from tests.support.apikeys import make_key
+from tests.support.live import serve_in_thread
 
 KEY = keys.generate()
 
@@ -95,22 +92,11 @@ def test_a_traceback_quoting_a_key_is_redacted(caplog: pytest.LogCaptureFixture)
 
 @pytest.fixture
 def live_server_url() -> Iterator[str]:
-    """The real ASGI app under a real uvicorn, in a thread, with the project's logging config."""
+    """The real ASGI app under a real uvicorn, with its access log on, and the project's logging config."""
     from config.asgi import application
 
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=0, log_config=None, lifespan="off")
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(application, lifespan="off", access_log=True) as url:
+        yield url
 
 
 @pytest.mark.django_db(transaction=True)

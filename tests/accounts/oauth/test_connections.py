@@ -22,7 +22,7 @@ from accounts.models import (
 )
 from accounts.orgs.services import member_remove
 from tests.factories import MembershipFactory, principal_for
-from tests.oauth.utils import access_token_works, obtain_tokens, refresh
+from tests.support.oauth import access_token_works, obtain_tokens, refresh
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from oauth2_provider.settings import oauth2_settings
 
 from accounts.models import OAuthAccessToken, OAuthApplication, Organization, User
-from tests.oauth.utils import obtain_tokens, register, start
+from tests.support.oauth import obtain_tokens, register, start
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from accounts.audit.models import AuditAction
 from accounts.models import AuditEvent, Document, Membership, Organization, Project
-from tests.api.conftest import Api
-from tests.apikeys.utils import make_key
 from tests.factories import DocumentFactory, ProjectFactory
+from tests.support.api import Api
+from tests.support.apikeys import make_key
 
 pytestmark = pytest.mark.django_db
 

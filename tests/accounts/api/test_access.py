@@ -11,9 +11,9 @@ from accounts.core.bearer import InvalidToken
 from accounts.core.permissions import Role
 from accounts.models import Document, Membership, Organization, Project
 from apikeys.services import apikey_revoke
-from tests.api.conftest import Api
-from tests.apikeys.utils import ALL_SCOPES, make_key
 from tests.factories import DocumentFactory, MembershipFactory, ProjectFactory, principal_for
+from tests.support.api import Api
+from tests.support.apikeys import ALL_SCOPES, make_key
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.test import Client
 
 from accounts.core.permissions import Role
 from accounts.models import Membership, Project
-from tests.api.conftest import Api
-from tests.apikeys.utils import ALL_SCOPES, make_key
+from tests.support.api import Api
+from tests.support.apikeys import ALL_SCOPES, make_key
 
 pytestmark = pytest.mark.django_db
 

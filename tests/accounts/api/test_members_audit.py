@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Membership, Organization
-from tests.api.conftest import Api
-from tests.apikeys.utils import make_key
 from tests.factories import MembershipFactory, ProjectFactory
+from tests.support.api import Api
+from tests.support.apikeys import make_key
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,7 @@ from accounts.models import (
 )
 from accounts.oauth.validators import GatehouseOAuth2Validator
 from tests.factories import ProjectFactory
-from tests.oauth.utils import (
+from tests.support.oauth import (
     access_token_works,
     code_from,
     consent,

@@ -15,8 +15,8 @@ from apikeys import keys
 from apikeys.models import ApiKey
 from apikeys.resolver import principal_from_api_key
 from apikeys.services import apikey_revoke, apikey_roll
-from tests.apikeys.utils import Clock, make_key, reload
 from tests.factories import ProjectFactory, principal_for
+from tests.support.apikeys import Clock, make_key, reload
 
 pytestmark = pytest.mark.django_db
 

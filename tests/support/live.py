@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import pytest
 import uvicorn
 
-from tests.servers import free_port, gatehouse_env, migrate_and_seed, uvicorn_process
+from tests.support.servers import free_port, gatehouse_env, migrate_and_seed, uvicorn_process
 
 _SERVERS: dict[str, uvicorn.Server] = {}
 
@@ -41,11 +41,20 @@ def wait_until_idle(url: str, *, timeout: float = 10) -> None:
 
 
 @contextmanager
-def serve_in_thread(app: object) -> Iterator[str]:
-    """Serve an ASGI app (lifespan on) on a free loopback port in a daemon thread; yields its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on", access_log=False)  # type: ignore[arg-type]
+def serve_in_thread(app: object, *, lifespan: str = "on", access_log: bool = False) -> Iterator[str]:
+    """Serve an ASGI app on a free loopback port in a daemon thread; yields its base URL.
+
+    uvicorn logs through the project's LOGGING (`log_config=None`), so tests see what production logs.
+    """
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        lifespan=lifespan,  # type: ignore[arg-type]
+        access_log=access_log,
     )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

@@ -13,9 +13,9 @@ from accounts.core.principal import Channel, CredentialKind
 from accounts.models import AuditEvent, Membership, Organization
 from apikeys import keys
 from apikeys.services import apikey_revoke, apikey_roll
-from tests.api.conftest import Api
-from tests.apikeys.utils import Clock, make_key, reload
 from tests.factories import ProjectFactory, principal_for
+from tests.support.api import Api
+from tests.support.apikeys import Clock, make_key, reload
 
 pytestmark = pytest.mark.django_db
 
