@@ -22,7 +22,7 @@ def apikey_visible(*, principal: Principal) -> ApiKeyQuerySet:
         raise MissingPermission(Permission.KEYS_MANAGE)
     queryset = ApiKey.objects.visible_to(principal)
     if not principal.can(Permission.KEYS_MANAGE):
-        queryset = queryset.filter(created_by_id=principal.user.pk)
+        queryset = queryset.filter(created_by_id=principal.person.pk)
     return queryset
 
 

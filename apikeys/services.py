@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,8 +15,9 @@ from django.utils.translation import gettext as _
 from accounts.audit.models import AuditAction
 from accounts.audit.record import audit_record
 from accounts.content.models import Project
-from accounts.core.permissions import SCOPE_ORDER, Permission, Role
-from accounts.core.principal import Channel, Principal
+from accounts.core.client import clean_ip
+from accounts.core.permissions import SCOPE_ORDER, Permission, Role, with_implied_scopes
+from accounts.core.principal import Principal, system_principal
 from accounts.orgs.models import Organization
 from apikeys import keys
 from apikeys.models import ApiKey, ApiKeyStatus
@@ -26,23 +26,16 @@ from apikeys.selectors import apikey_list_expiry_due, apikey_visible
 MAX_ROLL_OVERLAP = timedelta(days=7)
 
 
-def system_principal(*, org: Organization) -> Principal:
-    """The platform itself (expiry sweep, operator commands): no person, channel `system`."""
-    # user=None: audit_record() then records no actor, which is the truth for a cron job.
-    return Principal(user=None, organization=org, role=Role.OWNER, channel=Channel.SYSTEM)  # type: ignore[arg-type]
-
-
 def clean_scopes(*, principal: Principal, scopes: Iterable[str]) -> list[str]:
     """Known scopes, each write scope with its read scope, all within what the principal may do."""
     requested = {str(scope) for scope in scopes}
     unknown = sorted(requested - set(SCOPE_ORDER))
     if unknown:
         raise ValidationError({"scopes": _("Unknown scope: %(scopes)s.") % {"scopes": ", ".join(unknown)}})
-    # Writing what you cannot read makes no sense (an update answers with the object), so write implies read.
-    requested |= {scope.replace(":write", ":read") for scope in requested if scope.endswith(":write")}
-    if not requested:
+    scope_list = with_implied_scopes(requested)
+    if not scope_list:
         raise ValidationError({"scopes": _("Choose at least one scope.")})
-    denied = [scope for scope in SCOPE_ORDER if scope in requested and not principal.can(Permission(scope))]
+    denied = [scope for scope in scope_list if not principal.can(Permission(scope))]
     if denied:
         raise ValidationError(
             {
@@ -50,7 +43,7 @@ def clean_scopes(*, principal: Principal, scopes: Iterable[str]) -> list[str]:
                 % {"role": Role(principal.role).label, "scopes": ", ".join(denied)}
             }
         )
-    return [scope for scope in SCOPE_ORDER if scope in requested]
+    return scope_list
 
 
 def _key_data(key: ApiKey, **extra: Any) -> dict[str, Any]:
@@ -195,10 +188,8 @@ def apikey_revoke(*, principal: Principal, key: ApiKey) -> ApiKey:
 
 def record_key_use(*, key: ApiKey, now: datetime, ip: str | None, older_than: datetime) -> None:
     """Stamp last use and address: one conditional UPDATE, so at most one write a minute per key."""
-    try:
-        ip = str(ipaddress.ip_address(ip)) if ip else None
-    except ValueError:
-        ip = None  # a unix socket peer or a garbled proxy header: not worth failing the request for
+    # A unix socket peer or a garbled proxy header is no address: not worth failing the request for.
+    ip = clean_ip(ip)
     ApiKey.objects.for_org(key.organization).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=older_than), pk=key.pk
     ).update(last_used_at=now, last_used_ip=ip)

@@ -147,7 +147,7 @@ class ApiKeyRollView(ApiKeyViewMixin, ShowOnceMixin, FormView):
         return super().post(request, *args, **kwargs)
 
     def _ensure_own_key(self) -> None:
-        if self.key.created_by_id != self.principal.user.pk:
+        if self.key.created_by_id != self.principal.person.pk:
             # The same rule apikey_roll() applies; said before the form, not after it.
             raise PermissionDenied(_("Only the member who created a key can roll it. Revoke it instead."))
 

@@ -226,7 +226,6 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "accounts.OAuthAccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "accounts.OAuthRefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "accounts.OAuthIDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "accounts.OAuthGrant"
-MCP_RESOURCE_URL = PUBLIC_URL + "/mcp"
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.validators.GatehouseOAuth2Validator",
     "OAUTH2_SERVER_CLASS": "accounts.oauth.validators.GatehouseServer",

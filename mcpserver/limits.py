@@ -68,7 +68,9 @@ def check_rate_limits(*, principal: Principal, now: float | None = None) -> Limi
     """Count this request for its credential, then its organization; the first limit exceeded, if any."""
     now = time.time() if now is None else now
     credential = principal.credential
-    credential_key = f"cred:{credential.kind}:{credential.id}" if credential else f"user:{principal.user.pk}"
+    credential_key = (
+        f"cred:{credential.kind}:{credential.id}" if credential else f"user:{principal.person.pk}"
+    )
     retry = _hit(credential_key, parse_rate(settings.MCP_RATE_LIMIT_PER_CREDENTIAL), now)
     if retry is not None:
         return Limited(limit="credential", retry_after=retry)

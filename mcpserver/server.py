@@ -37,7 +37,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from accounts.core.permissions import TOKEN_SCOPES
+from accounts.core.permissions import SCOPE_ORDER
 from mcpserver import auth, prompts, resources, tools
 from mcpserver.context import CURRENT_CALL, ToolCall, current_principal
 from mcpserver.db import run_db
@@ -153,7 +153,7 @@ def _prm_app() -> Starlette:
     routes = create_protected_resource_routes(
         resource_url=settings.MCP_RESOURCE_URL,  # type: ignore[arg-type]
         authorization_servers=[settings.PUBLIC_URL],  # type: ignore[list-item]
-        scopes_supported=[scope.value for scope in TOKEN_SCOPES],
+        scopes_supported=list(SCOPE_ORDER),
         resource_name="Gatehouse MCP",
     )
     endpoint = routes[0].endpoint

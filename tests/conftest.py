@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from accounts.core.permissions import Role
@@ -9,6 +12,14 @@ from accounts.models import Membership, Organization, User
 from tests.factories import MembershipFactory, OrganizationFactory, principal_for
 from tests.support.apikeys import Clock
 from tests.support.live import live_server_url  # noqa: F401 - the shared live-server fixture
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Rate-limit counters live in the cache, which outlives a test's database: each test starts at zero."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -198,7 +198,7 @@ class ProjectApi(ApiView):
             name=data.get("name", project.name),
             slug=data.get("slug", project.slug),
             description=data.get("description", project.description),
-        )
+        ).object
         return Response(s.ProjectOut(project).data)
 
 
@@ -289,7 +289,7 @@ class DocumentApi(ApiView):
             document=document,
             title=data.get("title", document.title),
             body=data.get("body", document.body),
-        )
+        ).object
         return Response(s.DocumentOut(document).data)
 
     @extend_schema(

@@ -25,8 +25,6 @@ class Project(OrgOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     project_lookup = "id"
-    # Not a field: set by project_update(), whether that call changed anything.
-    changed: bool = False
 
     class Meta(OrgOwnedModel.Meta):
         verbose_name = _("project")
@@ -60,8 +58,6 @@ class Document(OrgOwnedModel):
     updated_at = models.DateTimeField(default=timezone.now)
 
     project_lookup = "project_id"
-    # Not a field: set by document_update(), whether that call changed anything.
-    changed: bool = False
 
     class Meta(OrgOwnedModel.Meta):
         verbose_name = _("document")

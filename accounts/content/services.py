@@ -16,7 +16,7 @@ from accounts.audit.record import audit_record
 from accounts.content.models import Document, Project
 from accounts.core.permissions import Permission
 from accounts.core.principal import Principal
-from accounts.core.services import validated_save
+from accounts.core.services import Updated, validated_save
 
 
 @transaction.atomic
@@ -66,21 +66,20 @@ def _save_project(project: Project) -> None:
 @transaction.atomic
 def project_update(
     *, principal: Principal, project: Project, name: str, slug: str, description: str
-) -> Project:
-    """Edit a project; the returned project's `changed` says whether anything was saved."""
+) -> Updated[Project]:
+    """Edit a project; nothing is saved (or audited) when nothing changed."""
     principal.require(Permission.PROJECTS_WRITE)
     project = Project.objects.visible_to(principal).select_for_update().get(pk=project.pk)
     before = {"name": project.name, "slug": project.slug, "description": project.description}
     project.name, project.slug, project.description = name.strip(), slug.strip(), description.strip()
     after = {"name": project.name, "slug": project.slug, "description": project.description}
     changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
-    project.changed = bool(changes)
     if not changes:
-        return project  # saving anyway would move updated_at for nothing
+        return Updated(project, changed=False)  # saving anyway would move updated_at for nothing
     _ensure_unique_project_slug(project)
     _save_project(project)
     audit_record(principal=principal, action=AuditAction.PROJECT_UPDATED, target=project, data=changes)
-    return project
+    return Updated(project, changed=True)
 
 
 @transaction.atomic
@@ -129,21 +128,24 @@ def document_create(*, principal: Principal, project: Project, title: str, body:
     return document
 
 
-@transaction.atomic
-def document_update(*, principal: Principal, document: Document, title: str, body: str) -> Document:
-    """Edit a document; the returned document's `changed` says whether anything was saved."""
-    principal.require(Permission.DOCUMENTS_WRITE)
-    document = (
+def _lock_document(principal: Principal, document: Document) -> Document:
+    return (
         Document.objects.visible_to(principal)
         .select_for_update()
         .select_related("project")
         .get(pk=document.pk)
     )
+
+
+@transaction.atomic
+def document_update(*, principal: Principal, document: Document, title: str, body: str) -> Updated[Document]:
+    """Edit a document; nothing is saved (or audited) when nothing changed."""
+    principal.require(Permission.DOCUMENTS_WRITE)
+    document = _lock_document(principal, document)
     _ensure_project_writable(document.project)
     changed = sorted(k for k, v in (("title", title.strip()), ("body", body)) if getattr(document, k) != v)
-    document.changed = bool(changed)
     if not changed:
-        return document
+        return Updated(document, changed=False)
     old_title = document.title
     document.title, document.body = title.strip(), body
     document.updated_by, document.updated_at = principal.user, timezone.now()
@@ -158,18 +160,13 @@ def document_update(*, principal: Principal, document: Document, title: str, bod
         project=document.project,
         data=data,
     )
-    return document
+    return Updated(document, changed=True)
 
 
 @transaction.atomic
 def document_delete(*, principal: Principal, document: Document) -> None:
     principal.require(Permission.DOCUMENTS_WRITE)
-    document = (
-        Document.objects.visible_to(principal)
-        .select_for_update()
-        .select_related("project")
-        .get(pk=document.pk)
-    )
+    document = _lock_document(principal, document)
     _ensure_project_writable(document.project)
     audit_record(
         principal=principal,

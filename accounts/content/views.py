@@ -138,8 +138,9 @@ class ProjectUpdateView(ServiceFormMixin, ProjectMixin, FormView):
         return {"name": project.name, "slug": project.slug, "description": project.description}
 
     def save(self, form: ProjectEditForm) -> HttpResponse:
-        project = project_update(principal=self.principal, project=self.project, **form.cleaned_data)
-        if not project.changed:
+        update = project_update(principal=self.principal, project=self.project, **form.cleaned_data)
+        project = update.object
+        if not update.changed:
             messages.info(self.request, _("Nothing changed."))
         else:
             messages.success(self.request, _("Project saved."))
@@ -227,8 +228,9 @@ class DocumentUpdateView(ServiceFormMixin, DocumentMixin, FormView):
         return {"title": self.document.title, "body": self.document.body}
 
     def save(self, form: DocumentForm) -> HttpResponse:
-        document = document_update(principal=self.principal, document=self.document, **form.cleaned_data)
-        if not document.changed:
+        update = document_update(principal=self.principal, document=self.document, **form.cleaned_data)
+        document = update.object
+        if not update.changed:
             messages.info(self.request, _("Nothing changed."))
         else:
             messages.success(self.request, _("Document saved."))

@@ -50,7 +50,7 @@ class BearerAuthentication(BaseAuthentication):
             )
         except InvalidToken:
             raise BearerTokenInvalid from None
-        return principal.user, principal
+        return principal.person, principal
 
     def authenticate_header(self, request: Request) -> str:
         return f'Bearer realm="{self.realm}"'

@@ -5,6 +5,8 @@ what the role of the member behind it allows *and* what its scopes grant: permis
 scope (managing members, keys of others, organization settings) are never reachable by a token.
 """
 
+from collections.abc import Iterable
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +51,18 @@ TOKEN_SCOPES: tuple[Permission, ...] = (
 READ_ONLY_SCOPES: tuple[Permission, ...] = tuple(p for p in TOKEN_SCOPES if p.value.endswith(":read"))
 # Scope names in their canonical order: how every list of scopes is shown and stored.
 SCOPE_ORDER: tuple[str, ...] = tuple(p.value for p in TOKEN_SCOPES)
+
+
+def with_implied_scopes(scopes: Iterable[str]) -> list[str]:
+    """The scopes in canonical order, each write scope with its read scope; unknown names dropped.
+
+    Writing what you cannot read makes no sense (an update answers with the object it changed), so
+    every way a token gets scopes (a key, a consent) adds the read scope of each write scope.
+    """
+    wanted = set(scopes)
+    wanted |= {scope.replace(":write", ":read") for scope in wanted if scope.endswith(":write")}
+    return [scope for scope in SCOPE_ORDER if scope in wanted]
+
 
 _VIEWER = {Permission.PROJECTS_READ, Permission.DOCUMENTS_READ, Permission.MEMBERS_READ}
 _MEMBER = _VIEWER | {Permission.PROJECTS_WRITE, Permission.DOCUMENTS_WRITE, Permission.KEYS_CREATE}

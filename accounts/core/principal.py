@@ -1,8 +1,9 @@
 """Who is acting, for which organization, through which channel: the input of every service.
 
-A `Principal` is built in exactly two ways: from a signed-in user's membership
-(`accounts.selectors.principal_for_member`) or from a bearer credential (API key or OAuth token,
-later issues). Both re-read the membership, so a member who leaves loses access at once.
+A `Principal` is built from a signed-in user's membership (`accounts.orgs.selectors.principal_for_member`)
+or from a bearer credential (`accounts.core.bearer.resolve_bearer`: an API key or an OAuth token).
+Both re-read the membership, so a member who leaves loses access at once. The platform itself (an
+expiry sweep, an operator's command) acts as a principal with no user (`system_principal`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ class Credential:
     label: str
 
 
+def system_principal(*, org: Organization) -> Principal:
+    """The platform itself (expiry sweep, operator commands): no person, channel `system`."""
+    return Principal(user=None, organization=org, role=Role.OWNER, channel=Channel.SYSTEM)
+
+
 class MissingPermission(PermissionDenied):
     """The principal lacks one permission; the message names it (a token's missing scope)."""
 
@@ -50,7 +56,8 @@ class MissingPermission(PermissionDenied):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    user: User
+    # None for the platform itself (channel `system`): audited with no actor, which is the truth.
+    user: User | None
     organization: Organization
     role: Role
     channel: Channel = Channel.WEB
@@ -66,6 +73,13 @@ class Principal:
         if not role_allows(self.role, permission):
             return False
         return self.scopes is None or permission.value in self.scopes
+
+    @property
+    def person(self) -> User:
+        """The user acting; only services a person starts ask for it (a system principal has none)."""
+        if self.user is None:
+            raise PermissionDenied("This needs a person, not the system.")
+        return self.user
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):

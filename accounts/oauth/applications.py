@@ -26,7 +26,7 @@ def app_label(application: OAuthApplication) -> str:
 
 
 def app_domain(application: OAuthApplication) -> str:
-    """The host that vouches for the app: the CIMD URL's, else the one of its first https redirect."""
+    """The host that vouches for the app's name: its metadata document's (CIMD); "" for a registered app."""
     if application.registration_source == OAuthApplication.RegistrationSource.CIMD:
         return urlsplit(application.client_id).hostname or ""
     return ""
@@ -57,7 +57,7 @@ def app_principal(
         membership = Membership.objects.for_org(organization).filter(user_id=user.pk).first()
         role = Role(membership.role) if membership else Role.VIEWER
     return Principal(
-        user=user,  # type: ignore[arg-type]
+        user=user,
         organization=organization,
         role=role or Role.VIEWER,
         channel=channel,

@@ -29,7 +29,7 @@ from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView
 from oauth2_provider.views.dynamic_client_registration import DynamicClientRegistrationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from accounts.core.permissions import TOKEN_SCOPES
+from accounts.core.permissions import SCOPE_ORDER, TOKEN_SCOPES
 from accounts.core.web import add_service_errors, client_ip, signed_in_user, user_agent
 from accounts.oauth.applications import app_domain, app_is_loopback, app_is_verified, app_label
 from accounts.oauth.forms import ConsentForm
@@ -40,7 +40,7 @@ from accounts.oauth.services import consent_allow, consent_record_denied, consen
 logger = logging.getLogger(__name__)
 
 
-SCOPE_NAMES = {p.value for p in TOKEN_SCOPES}
+SCOPE_NAMES = frozenset(SCOPE_ORDER)
 
 
 def _rate_limited(

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from accounts.audit.models import AuditAction
 from accounts.content.models import Project
 from accounts.core.client import clean_ip
-from accounts.core.permissions import SCOPE_ORDER, Permission, Role, role_allows
+from accounts.core.permissions import Permission, Role, role_allows, with_implied_scopes
 from accounts.core.principal import Channel, Principal
 from accounts.oauth.applications import app_principal, audit_app_event
 from accounts.oauth.models import OAuthAccessToken, OAuthApplication, OAuthGrant, OAuthRefreshToken
@@ -67,11 +67,9 @@ def consent_validate(
         raise ValidationError(
             {"scopes": _("The app did not ask for: %(scopes)s.") % {"scopes": ", ".join(unknown)}}
         )
-    # Writing what you cannot read makes no sense, so a write scope brings its read scope along. What
-    # the role cannot do is left out rather than refused: the page says so, and a token could never
-    # use it anyway (Principal.can() checks the role too).
-    wanted = set(chosen) | {s.replace(":write", ":read") for s in chosen if s.endswith(":write")}
-    scopes = [s for s in SCOPE_ORDER if s in wanted and role_allows(role, Permission(s))]
+    # What the role cannot do is left out rather than refused: the page says so, and a token could
+    # never use it anyway (Principal.can() checks the role too).
+    scopes = [s for s in with_implied_scopes(chosen) if role_allows(role, Permission(s))]
     if not scopes:
         raise ValidationError(
             {
@@ -245,7 +243,7 @@ def _revoke_tokens(*, application_id: int | None, organization_id: int, user_id:
 @transaction.atomic
 def connection_revoke(*, principal: Principal, application: OAuthApplication, user: User) -> None:
     """Revoke one connection in the principal's organization: the person's own, or any for managers."""
-    if user.pk != principal.user.pk:
+    if principal.user is None or user.pk != principal.user.pk:
         principal.require(Permission.KEYS_MANAGE)
     _revoke_tokens(application_id=application.pk, organization_id=principal.organization.pk, user_id=user.pk)
     audit_app_event(

@@ -33,7 +33,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 
 from accounts.core.client import meta_client_ip, meta_user_agent
-from accounts.core.permissions import TOKEN_SCOPES
+from accounts.core.permissions import SCOPE_ORDER, TOKEN_SCOPES
 from accounts.oauth.tokens import token_checksum
 
 
@@ -44,11 +44,11 @@ class TokenScopes(BaseScopes):
         return {scope.value: str(scope.label) for scope in TOKEN_SCOPES}
 
     def get_available_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any):
-        return [scope.value for scope in TOKEN_SCOPES]
+        return list(SCOPE_ORDER)
 
     def get_default_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any):
         # A client asking for nothing is offered everything; the consent page caps it by role.
-        return [scope.value for scope in TOKEN_SCOPES]
+        return list(SCOPE_ORDER)
 
 
 class GatehouseServer(Server):

@@ -64,8 +64,6 @@ class Invitation(OrgOwnedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
-    # Not a field: set after commit by member_invite(), whether the mail server took the email.
-    email_sent: bool | None = None
 
     class Meta(OrgOwnedModel.Meta):
         verbose_name = _("invitation")

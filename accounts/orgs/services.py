@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -100,13 +101,22 @@ def _valid_role(role: Role | str) -> Role:
         raise ValidationError({"role": _("Choose one of the roles offered.")}) from None
 
 
-@transaction.atomic
-def member_invite(*, principal: Principal, email: str, role: Role) -> tuple[Invitation, str]:
-    """Invite someone by email; returns the invitation and its one-time accept link.
+@dataclass
+class Invited:
+    """What `member_invite()` did: the invitation, its one-time accept link, and whether it was mailed.
 
-    The email goes out once the invitation has committed; `invitation.email_sent` then says whether
-    the mail server took it (None while the transaction is still open).
+    The email goes out once the invitation has committed; `email_sent` then says whether the mail
+    server took it (None while the transaction is still open).
     """
+
+    invitation: Invitation
+    link: str
+    email_sent: bool | None = None
+
+
+@transaction.atomic
+def member_invite(*, principal: Principal, email: str, role: Role) -> Invited:
+    """Invite someone by email (replacing a pending invitation of the same address); mailed after commit."""
     principal.require(Permission.MEMBERS_MANAGE)
     role = _valid_role(role)
     if not can_assign_role(actor_role=principal.role, current=None, new=role):
@@ -149,13 +159,15 @@ def member_invite(*, principal: Principal, email: str, role: Role) -> tuple[Invi
         data={"email": email, "role": str(role)},
     )
     link = settings.PUBLIC_URL + reverse("accounts:invitation_accept", kwargs={"token": token})
+    invited = Invited(invitation=invitation, link=link)
     # robust: the invitation is committed by then, and a mail failure must not turn that into an error.
-    transaction.on_commit(partial(_send_invitation_email, invitation, link), robust=True)
-    return invitation, link
+    transaction.on_commit(partial(_send_invitation_email, invited), robust=True)
+    return invited
 
 
-def _send_invitation_email(invitation: Invitation, link: str) -> None:
-    context = {"invitation": invitation, "organization": invitation.organization, "link": link}
+def _send_invitation_email(invited: Invited) -> None:
+    invitation = invited.invitation
+    context = {"invitation": invitation, "organization": invitation.organization, "link": invited.link}
     try:
         send_mail(
             subject=_("You are invited to %(org)s on Gatehouse") % {"org": invitation.organization.name},
@@ -166,9 +178,9 @@ def _send_invitation_email(invitation: Invitation, link: str) -> None:
     except Exception:
         # Logged without the link (a secret); whoever invited is told, and inviting again replaces it.
         logger.exception("could not send the email of invitation %s", invitation.public_id)
-        invitation.email_sent = False
+        invited.email_sent = False
     else:
-        invitation.email_sent = True
+        invited.email_sent = True
 
 
 @transaction.atomic
@@ -303,7 +315,7 @@ def member_remove(*, principal: Principal, membership: Membership) -> None:
     """Remove a member (or leave, when it is the principal's own membership)."""
     list(Membership.objects.visible_to(principal).select_for_update().filter(role=Role.OWNER))
     membership = _lock_membership(principal, membership)
-    leaving = membership.user_id == principal.user.pk
+    leaving = principal.user is not None and membership.user_id == principal.user.pk
     # Leaving needs no permission in the dashboard, but a bearer token must never make its person leave.
     if not leaving or principal.scopes is not None:
         principal.require(Permission.MEMBERS_MANAGE)

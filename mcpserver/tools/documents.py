@@ -194,7 +194,7 @@ def update_document(
         document=current,
         title=keep_or(title, current.title),
         body=keep_or(body, current.body),
-    )
+    ).object
     return DocumentOut.of(updated)
 
 

@@ -138,7 +138,7 @@ def update_project(
         name=keep_or(name, current.name),
         slug=keep_or(new_slug, current.slug),
         description=keep_or(description, current.description),
-    )
+    ).object
     return ProjectOut.of(updated)
 
 

@@ -37,11 +37,12 @@ def whoami(principal: Principal) -> WhoAmI:
     organization only.
     """
     credential = principal.credential
+    person = principal.person
     restricted = project_restricted_to(principal=principal)
     return WhoAmI(
-        user_id=principal.user.public_id,
-        email=principal.user.email,
-        name=principal.user.name,
+        user_id=person.public_id,
+        email=person.email,
+        name=person.name,
         organization=OrganizationRef(slug=principal.organization.slug, name=principal.organization.name),
         role=principal.role.value,
         scopes=sorted(principal.scopes or ()),

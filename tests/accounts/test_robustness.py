@@ -74,12 +74,12 @@ def test_the_service_reports_delivery_after_commit(
     owner_principal: Principal, settings, django_capture_on_commit_callbacks, mailoutbox
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        sent, _ = member_invite(principal=owner_principal, email="a@example.com", role=Role.MEMBER)
+        sent = member_invite(principal=owner_principal, email="a@example.com", role=Role.MEMBER)
         assert sent.email_sent is None  # not before the commit
     assert sent.email_sent is True
     settings.EMAIL_BACKEND = f"{__name__}.BrokenMailBackend"
     with django_capture_on_commit_callbacks(execute=True):
-        failed, _ = member_invite(principal=owner_principal, email="b@example.com", role=Role.MEMBER)
+        failed = member_invite(principal=owner_principal, email="b@example.com", role=Role.MEMBER)
     assert failed.email_sent is False
     assert len(mailoutbox) == 1
 
@@ -88,8 +88,8 @@ def test_the_service_reports_delivery_after_commit(
 
 
 def test_each_replaced_invitation_is_audited(org: Organization, owner_principal: Principal) -> None:
-    first, _ = member_invite(principal=owner_principal, email="a@example.com", role=Role.MEMBER)
-    second, _ = member_invite(principal=owner_principal, email="a@example.com", role=Role.VIEWER)
+    first = member_invite(principal=owner_principal, email="a@example.com", role=Role.MEMBER).invitation
+    second = member_invite(principal=owner_principal, email="a@example.com", role=Role.VIEWER).invitation
     revoked = AuditEvent.objects.for_org(org).get(action=AuditAction.INVITATION_REVOKED)
     assert (revoked.target_id, revoked.target_label, revoked.data) == (
         first.public_id,
@@ -149,7 +149,7 @@ def test_accepting_while_joining_through_another_invitation_is_already_a_member(
     org: Organization, owner_principal: Principal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user: User = UserFactory(email="new@example.com")
-    _, link = member_invite(principal=owner_principal, email="new@example.com", role=Role.MEMBER)
+    link = member_invite(principal=owner_principal, email="new@example.com", role=Role.MEMBER).link
     MembershipFactory(organization=org, user=user, role=Role.VIEWER)  # the other acceptance won
     monkeypatch.setattr(org_services, "_membership_of", lambda org, user: None)  # our check ran before it
     membership = invitation_accept(user=user, token=link.rstrip("/").rsplit("/", 1)[1])

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.asgi import get_asgi_application
-from django.core.cache import cache
 
 from mcpserver.db import close_pool
 from mcpserver.gateway import McpGateway
@@ -52,13 +51,6 @@ def mcp_url(mcp_base_url: str, transactional_db: None, mcp_gateway: McpGateway) 
     # are flushed: not in the middle of the next test.
     wait_until_idle(mcp_base_url)
     mcp_gateway.sealer.seal_now()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ class MemberListView(OrgViewMixin, TemplateView):
 
     def _row(self, membership: Membership, *, manage: bool) -> MemberRow:
         actor = self.principal.role
-        is_self = membership.user_id == self.principal.user.pk
+        is_self = membership.user_id == self.principal.person.pk
         assignable = [r for r in Role if can_assign_role(actor_role=actor, current=membership.role, new=r)]
         return MemberRow(
             membership=membership,
@@ -122,14 +122,15 @@ class MemberInviteView(MemberListView):
         form = MemberInviteForm(request.POST, actor_role=self.principal.role)
         if form.is_valid():
             try:
-                invitation, _link = member_invite(
+                invited = member_invite(
                     principal=self.principal, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
                 )
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
                 # The link is a secret: it goes by email only, never into messages or the page.
-                if invitation.email_sent is False:
+                invitation = invited.invitation
+                if invited.email_sent is False:
                     messages.warning(
                         request,
                         _(

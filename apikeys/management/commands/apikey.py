@@ -11,12 +11,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.content.selectors import project_get
-from accounts.core.principal import Channel
+from accounts.core.principal import Channel, system_principal
 from accounts.orgs.models import Organization
 from accounts.orgs.selectors import principal_for_member
 from accounts.users.models import User
 from apikeys.selectors import apikey_get, apikey_list, org_first_owner
-from apikeys.services import apikey_create, apikey_expire_due, apikey_revoke, system_principal
+from apikeys.services import apikey_create, apikey_expire_due, apikey_revoke
 
 
 class Command(BaseCommand):

@@ -130,7 +130,7 @@ def test_project_update_records_only_changed_fields(org: Organization, member_pr
     project = ProjectFactory(organization=org, name="Runbooks", slug="runbooks", description="Old")
     updated = project_update(
         principal=member_principal, project=project, name="Runbooks", slug="ops", description="New"
-    )
+    ).object
     assert (updated.slug, updated.description) == ("ops", "New")
     [event] = events(org, AuditAction.PROJECT_UPDATED)
     assert event.data == {"slug": ["runbooks", "ops"], "description": ["Old", "New"]}
@@ -288,7 +288,7 @@ def test_document_update_records_changed_fields_and_who(
     old_updated_at = document.updated_at - timedelta(days=1)
     Document.objects.for_org(org).filter(pk=document.pk).update(updated_at=old_updated_at)
 
-    updated = document_update(principal=member_principal, document=document, title="New", body="Same")
+    updated = document_update(principal=member_principal, document=document, title="New", body="Same").object
     assert (updated.title, updated.updated_by) == ("New", member_principal.user)
     assert updated.updated_at > old_updated_at
     document_update(principal=member_principal, document=document, title="New", body="Longer body")

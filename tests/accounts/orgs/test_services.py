@@ -129,7 +129,8 @@ def test_member_invite_stores_only_a_hash_emails_the_link_and_audits(
     org: Organization, owner_principal, mailoutbox, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        invitation, link = member_invite(principal=owner_principal, email="New@Example.com ", role=Role.ADMIN)
+        invited = member_invite(principal=owner_principal, email="New@Example.com ", role=Role.ADMIN)
+        invitation, link = invited.invitation, invited.link
     token = token_of(link)
     assert link.endswith(f"/invitations/{token}/")
     assert (invitation.email, invitation.role, invitation.invited_by) == (
@@ -156,8 +157,8 @@ def test_member_invite_stores_only_a_hash_emails_the_link_and_audits(
 def test_member_invite_replaces_a_pending_invitation_for_the_same_address(
     org: Organization, owner_principal
 ) -> None:
-    _, first_link = member_invite(principal=owner_principal, email="a@example.com", role=Role.MEMBER)
-    second, _ = member_invite(principal=owner_principal, email="A@example.com", role=Role.VIEWER)
+    first_link = member_invite(principal=owner_principal, email="a@example.com", role=Role.MEMBER).link
+    second = member_invite(principal=owner_principal, email="A@example.com", role=Role.VIEWER).invitation
     assert list(invitation_list_pending(principal=owner_principal)) == [second]
     with pytest.raises(InvitationInvalid) as error:
         invitation_get_pending(token=token_of(first_link))
@@ -175,7 +176,7 @@ def test_only_owners_invite_owners(org: Organization, owner_principal, admin_mem
     with pytest.raises(PermissionDenied):
         member_invite(principal=principal_for(admin_membership), email="x@example.com", role=Role.OWNER)
     assert not Invitation.objects.for_org(org).exists()
-    invitation, _ = member_invite(principal=owner_principal, email="x@example.com", role=Role.OWNER)
+    invitation = member_invite(principal=owner_principal, email="x@example.com", role=Role.OWNER).invitation
     assert invitation.role == Role.OWNER
 
 
@@ -193,7 +194,8 @@ def test_member_invite_refuses_unknown_role(org: Organization, owner_principal) 
 
 
 def test_invitation_revoke_kills_the_link_and_audits_once(org: Organization, owner_principal) -> None:
-    invitation, link = member_invite(principal=owner_principal, email="x@example.com", role=Role.MEMBER)
+    invited = member_invite(principal=owner_principal, email="x@example.com", role=Role.MEMBER)
+    invitation, link = invited.invitation, invited.link
     invitation_revoke(principal=owner_principal, invitation=invitation)
     invitation_revoke(principal=owner_principal, invitation=invitation)
     with pytest.raises(InvitationInvalid) as error:
@@ -204,7 +206,9 @@ def test_invitation_revoke_kills_the_link_and_audits_once(org: Organization, own
 
 
 def test_invitation_revoke_of_another_org_is_not_found(owner_principal, other_owner_principal) -> None:
-    invitation, _ = member_invite(principal=other_owner_principal, email="x@example.com", role=Role.MEMBER)
+    invitation = member_invite(
+        principal=other_owner_principal, email="x@example.com", role=Role.MEMBER
+    ).invitation
     with pytest.raises(Invitation.DoesNotExist):
         invitation_revoke(principal=owner_principal, invitation=invitation)
     with pytest.raises(Invitation.DoesNotExist):
@@ -214,7 +218,7 @@ def test_invitation_revoke_of_another_org_is_not_found(owner_principal, other_ow
 
 
 def test_invitation_revoke_needs_members_manage(org: Organization, owner_principal, member_principal) -> None:
-    invitation, _ = member_invite(principal=owner_principal, email="x@example.com", role=Role.MEMBER)
+    invitation = member_invite(principal=owner_principal, email="x@example.com", role=Role.MEMBER).invitation
     with pytest.raises(MissingPermission):
         invitation_revoke(principal=member_principal, invitation=invitation)
 
@@ -223,7 +227,8 @@ def test_invitation_revoke_needs_members_manage(org: Organization, owner_princip
 
 
 def test_invitation_accept_joins_with_the_invited_role_once(org: Organization, owner_principal) -> None:
-    invitation, link = member_invite(principal=owner_principal, email="new@example.com", role=Role.VIEWER)
+    invited = member_invite(principal=owner_principal, email="new@example.com", role=Role.VIEWER)
+    invitation, link = invited.invitation, invited.link
     user = UserFactory(email="new@example.com")
     membership = invitation_accept(user=user, token=token_of(link), ip="10.0.0.2")
     assert (membership.organization, membership.user, membership.role) == (org, user, Role.VIEWER)
@@ -251,7 +256,7 @@ def test_invitation_accept_joins_with_the_invited_role_once(org: Organization, o
 def test_invitation_link_is_a_bearer_secret_any_account_may_accept(
     org: Organization, owner_principal
 ) -> None:
-    _, link = member_invite(principal=owner_principal, email="invited@example.com", role=Role.MEMBER)
+    link = member_invite(principal=owner_principal, email="invited@example.com", role=Role.MEMBER).link
     other = UserFactory(email="someone-else@example.com")
     membership = invitation_accept(user=other, token=token_of(link))
     assert membership.user == other
@@ -261,14 +266,15 @@ def test_invitation_link_is_a_bearer_secret_any_account_may_accept(
 def test_invitation_accept_by_existing_member_keeps_their_role(
     org: Organization, owner_principal, member_membership
 ) -> None:
-    _, link = member_invite(principal=owner_principal, email="someone@example.com", role=Role.ADMIN)
+    link = member_invite(principal=owner_principal, email="someone@example.com", role=Role.ADMIN).link
     membership = invitation_accept(user=member_membership.user, token=token_of(link))
     assert (membership.pk, membership.role) == (member_membership.pk, Role.MEMBER)
     assert events(org, AuditAction.MEMBER_JOINED)[0].data["already_member"] is True
 
 
 def test_expired_invitation_cannot_be_accepted(org: Organization, owner_principal) -> None:
-    invitation, link = member_invite(principal=owner_principal, email="x@example.com", role=Role.MEMBER)
+    invited = member_invite(principal=owner_principal, email="x@example.com", role=Role.MEMBER)
+    invitation, link = invited.invitation, invited.link
     Invitation.objects.for_org(org).filter(pk=invitation.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
@@ -280,7 +286,8 @@ def test_expired_invitation_cannot_be_accepted(org: Organization, owner_principa
 
 
 def test_revoked_invitation_cannot_be_accepted(org: Organization, owner_principal) -> None:
-    invitation, link = member_invite(principal=owner_principal, email="x@example.com", role=Role.MEMBER)
+    invited = member_invite(principal=owner_principal, email="x@example.com", role=Role.MEMBER)
+    invitation, link = invited.invitation, invited.link
     invitation_revoke(principal=owner_principal, invitation=invitation)
     with pytest.raises(InvitationInvalid) as error:
         invitation_accept(user=UserFactory(), token=token_of(link))
@@ -455,12 +462,18 @@ def test_member_list_puts_owners_first_and_hides_other_orgs(
 def test_invitation_list_pending_hides_used_revoked_expired_and_other_orgs(
     org: Organization, owner_principal, other_owner_principal
 ) -> None:
-    pending, _ = member_invite(principal=owner_principal, email="pending@example.com", role=Role.MEMBER)
-    revoked, _ = member_invite(principal=owner_principal, email="revoked@example.com", role=Role.MEMBER)
+    pending = member_invite(
+        principal=owner_principal, email="pending@example.com", role=Role.MEMBER
+    ).invitation
+    revoked = member_invite(
+        principal=owner_principal, email="revoked@example.com", role=Role.MEMBER
+    ).invitation
     invitation_revoke(principal=owner_principal, invitation=revoked)
-    expired, _ = member_invite(principal=owner_principal, email="expired@example.com", role=Role.MEMBER)
+    expired = member_invite(
+        principal=owner_principal, email="expired@example.com", role=Role.MEMBER
+    ).invitation
     Invitation.objects.for_org(org).filter(pk=expired.pk).update(expires_at=timezone.now())
-    _, link = member_invite(principal=owner_principal, email="used@example.com", role=Role.MEMBER)
+    link = member_invite(principal=owner_principal, email="used@example.com", role=Role.MEMBER).link
     invitation_accept(user=UserFactory(), token=token_of(link))
     member_invite(principal=other_owner_principal, email="elsewhere@example.com", role=Role.MEMBER)
     assert list(invitation_list_pending(principal=owner_principal)) == [pending]

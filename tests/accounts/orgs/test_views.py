@@ -54,7 +54,8 @@ def message_texts(response) -> list[str]:
 
 
 def invite(principal, email: str = "new@example.com", role: Role = Role.MEMBER) -> tuple[Invitation, str]:
-    invitation, link = member_invite(principal=principal, email=email, role=role)
+    invited = member_invite(principal=principal, email=email, role=role)
+    invitation, link = invited.invitation, invited.link
     return invitation, link.split("/invitations/", 1)[1].rstrip("/")
 
 
