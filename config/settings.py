@@ -54,8 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a key in a URL is refused before anything else sees (or logs) the request.
-    "accounts.core.urlguard.QueryStringCredentialMiddleware",
+    # First: a key in a URL (or a NUL character anywhere) is refused before anything else sees the request.
+    "accounts.core.urlguard.UrlGuardMiddleware",
     # Answers CORS preflights for the OAuth endpoints only (CORS_URLS_REGEX).
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -91,12 +91,34 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-def _tool_call_name(body: bytes) -> str | None:
-    """The tool a JSON-RPC `tools/call` body names; None for any other message (the SDK validates it)."""
+class _Unparseable(Exception):
+    pass
+
+
+def _parse(body: bytes) -> Any:
+    """The JSON-RPC message; _Unparseable if it is not JSON, or nested deeper than the parser goes."""
     try:
-        message = json.loads(body)
-    except ValueError:
-        return None
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise _Unparseable from None
+
+
+async def _parse_error(send: Send) -> None:
+    """JSON-RPC's own answer to a body that is not JSON (-32700), as the SDK gives it."""
+    payload = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": None,
+            "error": {"code": -32700, "message": "Parse error: the body is not JSON."},
+        }
+    ).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _tool_call_name(message: Any) -> str | None:
+    """The tool a JSON-RPC `tools/call` message names; None for any other message (the SDK validates it)."""
     if not isinstance(message, dict) or message.get("method") != "tools/call":
         return None
     params = message.get("params")
@@ -172,7 +194,12 @@ class McpGateway:
             description = f"Too many requests for this {limited.limit}; retry in {limited.retry_after} s."
             await _error(send, 429, "rate_limited", description, retry_after=limited.retry_after)
             return
-        tool_name = _tool_call_name(body)
+        try:
+            message = _parse(body)
+        except _Unparseable:
+            await _parse_error(send)
+            return
+        tool_name = _tool_call_name(message)
         missing = missing_scopes(principal, tool_name) if tool_name else []
         if missing:
             # 403 rather than a tool error, so a client can ask the user for the scope and retry.

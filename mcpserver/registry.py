@@ -148,8 +148,18 @@ def record_tool_call(*, principal: Principal, tool: str, outcome: str, detail: s
         audit_record(principal=principal, action=AuditAction.MCP_TOOL_CALLED, data=data)
 
 
+def _nul_argument(arguments: dict[str, Any]) -> str | None:
+    """The name of the first argument whose text holds a NUL character (never valid text), or None."""
+    for name, value in arguments.items():
+        if isinstance(value, str) and "\x00" in value:
+            return name
+    return None
+
+
 def execute(*, tool: OrgTool, principal: Principal, arguments: dict[str, Any]) -> Any:
     """Run one tool call in a worker thread: checks, the function, errors, audit."""
+    if (name := _nul_argument(arguments)) is not None:
+        raise InvalidArguments(f"Invalid argument “{name}”: it contains a NUL character.")
     try:
         for scope in tool.scopes:
             principal.require(scope)

@@ -13,6 +13,9 @@ from tests.factories import MembershipFactory, OrganizationFactory, principal_fo
 from tests.support.apikeys import Clock
 from tests.support.live import live_server_url  # noqa: F401 - the shared live-server fixture
 
+# The MCP servers and tenants (mcp_url, acme, globex...), for tests of any folder.
+pytest_plugins = ["tests.support.mcp_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:

@@ -1,4 +1,9 @@
-"""Refuse credentials in URLs: query strings end up in access logs, browser history and proxies."""
+"""Refuse what no view should ever see: credentials in URLs, and NUL characters anywhere in a request.
+
+Query strings end up in access logs, browser history and proxies, so a credential there is refused
+before anything logs it. A NUL character is never valid text (PostgreSQL refuses it in a text
+column, so it would surface as a 500 deep in a view); it is refused up front with a 400.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +51,28 @@ def query_credential_error_body(parameter: str) -> dict[str, str]:
     }
 
 
-class QueryStringCredentialMiddleware:
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def nul_in_request(request: HttpRequest) -> bool:
+    """Whether the path, the query string or a form field (name or value) holds a NUL character."""
+    if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+        return True
+    if request.method == "POST" and request.content_type in _FORM_TYPES:
+        # The raw body, not request.POST: parsing here would leave nothing for DRF's own parsers.
+        body = request.body
+        return b"\x00" in body or (request.content_type == _FORM_TYPES[0] and b"%00" in body)
+    return False
+
+
+def _nul_error() -> JsonResponse:
+    return JsonResponse(
+        {"error": "invalid_request", "error_description": _("The request contains a NUL character.")},
+        status=400,
+    )
+
+
+class UrlGuardMiddleware:
     """First in MIDDLEWARE: answers 400 before any view, log line or error page sees the URL's secret."""
 
     sync_capable = True
@@ -60,11 +86,14 @@ class QueryStringCredentialMiddleware:
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
         parameter = credential_in_url(path=request.path, query_string=request.META.get("QUERY_STRING", ""))
-        if parameter is None:
+        if parameter is not None:
+            response = JsonResponse(
+                query_credential_error_body(parameter), status=400, json_dumps_params={"ensure_ascii": False}
+            )
+        elif nul_in_request(request):
+            response = _nul_error()
+        else:
             return None
-        response = JsonResponse(
-            query_credential_error_body(parameter), status=400, json_dumps_params={"ensure_ascii": False}
-        )
         add_never_cache_headers(response)
         return response
 

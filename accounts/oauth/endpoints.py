@@ -26,14 +26,13 @@ from django_ratelimit.core import get_usage
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView
-from oauth2_provider.views.dynamic_client_registration import DynamicClientRegistrationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from accounts.core.permissions import SCOPE_ORDER, TOKEN_SCOPES
 from accounts.core.web import add_service_errors, client_ip, signed_in_user, user_agent
 from accounts.oauth.applications import app_domain, app_is_loopback, app_is_verified, app_label
 from accounts.oauth.forms import ConsentForm
-from accounts.oauth.models import OAuthApplication, redirect_uri_problem
+from accounts.oauth.models import OAuthApplication
 from accounts.oauth.selectors import consent_organizations, consent_projects
 from accounts.oauth.services import consent_allow, consent_record_denied, consent_validate
 
@@ -41,9 +40,11 @@ logger = logging.getLogger(__name__)
 
 
 SCOPE_NAMES = frozenset(SCOPE_ORDER)
+# The grants the token endpoint serves (GatehouseServer); registration refuses the others.
+GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
-def _rate_limited(
+def rate_limited(
     request: HttpRequest,
     *,
     group: str,
@@ -252,7 +253,12 @@ class TokenView(dot_views.TokenView):
     """DOT's token endpoint; every answer is JSON and never cached (RFC 6749 §5.1), errors included."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        limited = _rate_limited(
+        grant_type = request.POST.get("grant_type", "")
+        if grant_type not in GRANT_TYPES:
+            # RFC 6749 §5.2. Said here, before DOT, which has paths of its own for other grants.
+            error = "unsupported_grant_type" if grant_type else "invalid_request"
+            return self.no_store(JsonResponse({"error": error}, status=400))
+        limited = rate_limited(
             request,
             group="oauth-token",
             key=_token_client_and_ip,
@@ -263,6 +269,10 @@ class TokenView(dot_views.TokenView):
         # oauthlib omits the headers when an error is raised while saving (e.g. invalid_target).
         if response.content.startswith(b"{"):
             response["Content-Type"] = "application/json"
+        return self.no_store(response)
+
+    @staticmethod
+    def no_store(response: HttpResponse) -> HttpResponse:
         response["Cache-Control"] = "no-store"
         response["Pragma"] = "no-cache"
         return response
@@ -282,54 +292,3 @@ class MetadataView(OAuthServerMetadataView):
         result = JsonResponse(data)
         result["Access-Control-Allow-Origin"] = "*"
         return result
-
-
-class RegisterView(DynamicClientRegistrationView):
-    """RFC 7591 registration, anonymous and rate-limited per IP, with Gatehouse's redirect policy."""
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        limited = _rate_limited(
-            request,
-            group="oauth-register",
-            key="ip",
-            rate=settings.OAUTH_DCR_RATE,
-            description=_("Too many registrations; try again later."),
-        )
-        if limited:
-            return limited
-        try:
-            metadata = json.loads(request.body)
-        except ValueError:
-            metadata = None
-        if isinstance(metadata, dict):
-            uris = metadata.get("redirect_uris")
-            if isinstance(uris, list) and all(isinstance(u, str) for u in uris):
-                problems = [p for p in map(redirect_uri_problem, uris) if p]
-                if problems:
-                    return JsonResponse(
-                        {"error": "invalid_redirect_uri", "error_description": " ".join(problems)}, status=400
-                    )
-        response = super().post(request, *args, **kwargs)
-        if response.status_code != 201 or not isinstance(metadata, dict):
-            return response
-        data = json.loads(response.content)
-        application = OAuthApplication.objects.get(client_id=data["client_id"])
-        # RFC 7591 §3.2.1: the issue time, the secret's expiry (0 = never) when a secret is issued,
-        # and the auth method the client asked for (DOT always answers client_secret_basic).
-        data["client_id_issued_at"] = int(application.created.timestamp())
-        if "client_secret" in data:
-            data["client_secret_expires_at"] = 0
-            data["token_endpoint_auth_method"] = metadata.get(
-                "token_endpoint_auth_method", "client_secret_basic"
-            )
-        data["response_types"] = ["code"]
-        scopes = [s for s in str(metadata.get("scope", "")).split() if s in SCOPE_NAMES]
-        if scopes:
-            data["scope"] = " ".join(scopes)
-        logger.info(
-            "OAuth client registered: %s (%s) from %s",
-            application.client_id,
-            application.name or "unnamed",
-            client_ip(request),
-        )
-        return JsonResponse(data, status=201)

@@ -32,6 +32,9 @@ def redirect_uri_problem(uri: str) -> str | None:
         }
     if parts.fragment:
         return _("%(uri)s has a fragment (#…); redirect URIs must not.") % {"uri": uri}
+    if "@" in parts.netloc:
+        # https://user:pass@host/: credentials in a URL, and a classic way to disguise the real host.
+        return _("%(uri)s has a user name or password in it; redirect URIs must not.") % {"uri": uri}
     if scheme == "http":
         if parts.hostname not in LOOPBACK_HOSTS:
             return _(

@@ -3,7 +3,7 @@
 from django.urls import path
 from oauth2_provider import views as dot_views
 
-from accounts.oauth import endpoints, views
+from accounts.oauth import endpoints, registration, views
 
 # Mounted at /oauth/ in the `oauth2_provider` namespace, which DOT reverses for its metadata.
 provider_patterns = [
@@ -11,7 +11,7 @@ provider_patterns = [
     path("token/", endpoints.TokenView.as_view(), name="token"),
     path("revoke/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", dot_views.IntrospectTokenView.as_view(), name="introspect"),
-    path("register/", endpoints.RegisterView.as_view(), name="dcr-register"),
+    path("register/", registration.RegisterView.as_view(), name="dcr-register"),
     path(
         "register/<str:client_id>/",
         dot_views.DynamicClientRegistrationManagementView.as_view(),

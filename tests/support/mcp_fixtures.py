@@ -1,4 +1,5 @@
-"""MCP tests: a real uvicorn in a thread (tests/live.py) on pytest-django's database, and the SDK's Client."""
+"""Fixtures of MCP tests (a pytest plugin, tests/conftest.py): a real uvicorn in a thread on pytest-django's
+database, serving its own MCP app, and two tenants' worth of rows."""
 
 from __future__ import annotations
 
