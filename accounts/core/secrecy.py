@@ -27,18 +27,38 @@ SECRET_PREFIXES = (API_KEY_PREFIX, ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX)
 SECRET_VALUE = re.compile(
     r"\b(?P<prefix>sk-|wat_|wrt_)(?:(?<=sk-)[0-9A-Za-z]{40,}|(?<=_)[A-Za-z0-9_\-]{20,})"
 )
-# Query parameters that carry a credential: refused in any URL.
-CREDENTIAL_PARAMETERS = frozenset({"api_key", "apikey", "key", "token", "access_token"})
+# Query parameters that carry a credential: refused in any URL. Gatehouse never asks for one there;
+# OAuth's client secret and PKCE verifier belong in a POST body (RFC 6749 §2.3.1, RFC 7636 §4.5).
+CREDENTIAL_PARAMETERS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "key",
+        "token",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "code_verifier",
+        "client_assertion",
+        "password",
+    }
+)
 # Also secret, but legitimately in some URLs (an OAuth redirect's `code`): redacted from logs only.
-LOGGED_SECRET_PARAMETERS = CREDENTIAL_PARAMETERS | {"refresh_token", "code", "password"}
-# The invitation link's path segment is its secret (`/invitations/<token>/`); `accept` is the token-free page.
-INVITATION_PATH = re.compile(r"(?P<invitation>/invitations/)(?!accept/)[A-Za-z0-9_\-]{20,}")
+LOGGED_SECRET_PARAMETERS = CREDENTIAL_PARAMETERS | {"code", "registration_access_token"}
+# Links whose path carries a secret, each followed by the token-free page it redirects to: an
+# invitation (`/invitations/<token>/` → `accept/`), a password reset and an email confirmation
+# (`/…/<uidb64>/<token>/` → `set-password/` or `confirm/`).
+SECRET_PATH = re.compile(
+    r"(?P<path>/invitations/)(?!accept/)[A-Za-z0-9_\-]{20,}"
+    r"|(?P<link>/(?:password-reset|account/confirm-email)/[A-Za-z0-9_\-]+/)(?!set-password/|confirm/)"
+    r"[A-Za-z0-9_\-]{10,}"
+)
 
 _PARAMETER_NAMES = "|".join(sorted(map(re.escape, LOGGED_SECRET_PARAMETERS)))
-# What the log filter redacts: bearer headers, secret-shaped values, secret parameters, invitation links.
+# What the log filter redacts: bearer headers, secret-shaped values, secret parameters, secret links.
 LOG_SECRET = re.compile(
     r"(?P<bearer>(?i:bearer)\s+)\S+"
     rf"|{SECRET_VALUE.pattern}"
     rf"|(?P<param>[?&](?i:{_PARAMETER_NAMES})=)[^&\s\"']+"
-    rf"|{INVITATION_PATH.pattern}"
+    rf"|{SECRET_PATH.pattern}"
 )
