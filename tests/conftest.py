@@ -8,10 +8,11 @@ from django.test import Client
 
 from accounts.core.permissions import Role
 from accounts.core.principal import Principal
-from accounts.models import Membership, Organization, User
+from accounts.models import Membership, OAuthApplication, Organization, User
 from tests.factories import MembershipFactory, OrganizationFactory, principal_for
 from tests.support.apikeys import Clock
 from tests.support.live import live_server_url  # noqa: F401 - the shared live-server fixture
+from tests.support.oauth import register
 
 # The MCP servers and tenants (mcp_url, acme, globex...), for tests of any folder.
 pytest_plugins = ["tests.support.mcp_fixtures"]
@@ -85,3 +86,11 @@ def owner_client(client: Client, owner: User) -> Client:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Time, frozen and moved by hand: `clock.advance(timedelta(...))`."""
     return Clock(monkeypatch)
+
+
+@pytest.fixture
+def app(db: None) -> OAuthApplication:
+    """An OAuth client registered the way MCP clients register: anonymously, public, loopback redirect."""
+    response = register(Client())
+    assert response.status_code == 201, response.content
+    return OAuthApplication.objects.get(client_id=response.json()["client_id"])

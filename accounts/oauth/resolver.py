@@ -37,11 +37,21 @@ def access_token_get_for_authentication(*, checksum: str) -> OAuthAccessToken:
     )
 
 
+def resource_of(channel: Channel) -> str | None:
+    """The resource (RFC 8707) a token must be bound to for this channel: only MCP takes OAuth tokens.
+
+    The authorization server issues tokens for `PUBLIC_URL/mcp` only (accounts/oauth/validators.py);
+    the REST API is another resource, and takes API keys.
+    """
+    return settings.MCP_RESOURCE_URL if channel == Channel.MCP else None
+
+
 def principal_from_access_token(
     *, token: str, channel: Channel, ip: str | None, user_agent: str
 ) -> Principal:
     """Resolve a `wat_…` OAuth access token to the member it acts as; raises InvalidToken. One query."""
-    if not token.startswith(ACCESS_TOKEN_PREFIX) or len(token) > 200:
+    resource = resource_of(channel)
+    if resource is None or not token.startswith(ACCESS_TOKEN_PREFIX) or len(token) > 200:
         raise InvalidToken
     try:
         access = access_token_get_for_authentication(checksum=token_checksum(token))
@@ -56,7 +66,7 @@ def principal_from_access_token(
         or user is None
         or not user.is_active
         or access.member_role is None  # type: ignore[attr-defined]
-        or settings.MCP_RESOURCE_URL not in (access.resource or [])
+        or resource not in (access.resource or [])
     ):
         raise InvalidToken
     if access.last_used_at is None or now - access.last_used_at >= LAST_USED_RESOLUTION:

@@ -83,18 +83,10 @@ def test_last_used_is_written_at_most_once_a_minute(
 def test_resolve_bearer_dispatches_wat_tokens(app: OAuthApplication, owner: User, org: Organization) -> None:
     tokens = obtain_tokens(owner, app, org)
 
-    principal = resolve_bearer(token=tokens["access_token"], channel=Channel.API, ip=None, user_agent="")
+    principal = resolve_bearer(token=tokens["access_token"], channel=Channel.MCP, ip=None, user_agent="")
 
     assert principal.organization == org
-    assert principal.channel == Channel.API
-
-
-def test_rest_api_accepts_an_oauth_token(app: OAuthApplication, owner: User, org: Organization) -> None:
-    tokens = obtain_tokens(owner, app, org)
-
-    response = Client().get("/api/v1/projects/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
-
-    assert response.status_code == 200
+    assert principal.channel == Channel.MCP
 
 
 @pytest.mark.parametrize(
