@@ -275,8 +275,10 @@ SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "oauth2_
 OAUTH_REFRESH_RETRY_SECONDS = env.int("OAUTH_REFRESH_RETRY_SECONDS", default=30)
 # Anonymous dynamic client registration, per client IP (django-ratelimit syntax).
 OAUTH_DCR_RATE = env.str("OAUTH_DCR_RATE", default="20/h")
-# Token requests (code exchanges and refreshes), per client id and IP together.
+# Token requests (code exchanges and refreshes), per grant presented (a code, a refresh token): one
+# connection's refreshes never spend another's. Refused token requests, per client IP.
 OAUTH_TOKEN_RATE = env.str("OAUTH_TOKEN_RATE", default="60/m")
+OAUTH_TOKEN_FAILURE_RATE = env.str("OAUTH_TOKEN_FAILURE_RATE", default="60/m")
 # `manage.py oauth_clear_unused` removes registered apps never used for this many days.
 OAUTH_UNUSED_CLIENT_DAYS = env.int("OAUTH_UNUSED_CLIENT_DAYS", default=30)
 

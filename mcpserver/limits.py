@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
-from accounts.core.principal import Principal
+from accounts.core.principal import CredentialKind, Principal
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
@@ -64,14 +64,24 @@ def _hit(key: str, rate: Rate, now: float) -> int | None:
     return max(1, math.ceil((window + 1) * rate.seconds - now))
 
 
+def credential_bucket(principal: Principal) -> str:
+    """Whose requests one credential limit counts: an API key's, or one OAuth connection's.
+
+    An OAuth app serves many people in many organizations; its connection is the app acting for
+    one member in one organization, so one tenant's traffic never spends another tenant's limit.
+    """
+    credential = principal.credential
+    if credential is None:
+        return f"user:{principal.person.pk}"
+    if credential.kind == CredentialKind.OAUTH:
+        return f"oauth:{credential.id}:{principal.organization.pk}:{principal.person.pk}"
+    return f"cred:{credential.kind}:{credential.id}"
+
+
 def check_rate_limits(*, principal: Principal, now: float | None = None) -> Limited | None:
     """Count this request for its credential, then its organization; the first limit exceeded, if any."""
     now = time.time() if now is None else now
-    credential = principal.credential
-    credential_key = (
-        f"cred:{credential.kind}:{credential.id}" if credential else f"user:{principal.person.pk}"
-    )
-    retry = _hit(credential_key, parse_rate(settings.MCP_RATE_LIMIT_PER_CREDENTIAL), now)
+    retry = _hit(credential_bucket(principal), parse_rate(settings.MCP_RATE_LIMIT_PER_CREDENTIAL), now)
     if retry is not None:
         return Limited(limit="credential", retry_after=retry)
     retry = _hit(f"org:{principal.organization.pk}", parse_rate(settings.MCP_RATE_LIMIT_PER_ORG), now)

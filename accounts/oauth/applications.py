@@ -11,13 +11,32 @@ from accounts.content.models import Project
 from accounts.core.client import clean_ip, clip_user_agent
 from accounts.core.permissions import Role
 from accounts.core.principal import Channel, Credential, CredentialKind, Principal
+from accounts.core.secrecy import token_digest
 from accounts.oauth.models import OAuthApplication
 from accounts.orgs.models import Membership, Organization
 from accounts.users.models import User
 
+# AuditEvent.credential_id's max_length.
+CREDENTIAL_ID_LENGTH = 64
+
 
 def app_credential(application: OAuthApplication) -> Credential:
-    return Credential(kind=CredentialKind.OAUTH, id=application.client_id[:64], label=app_label(application))
+    """The app as the credential an event or a rate limit names: one id per app, never shared."""
+    return Credential(
+        kind=CredentialKind.OAUTH, id=app_credential_id(application), label=app_label(application)
+    )
+
+
+def app_credential_id(application: OAuthApplication) -> str:
+    """The client id where it fits the audit log's 64 characters; else (a long CIMD URL) its digest.
+
+    Cutting long ids to 64 characters would give two metadata documents under one long path the
+    same id, in the audit log and in rate limits alike.
+    """
+    client_id = application.client_id
+    if len(client_id) <= CREDENTIAL_ID_LENGTH:
+        return client_id
+    return "cimd:" + token_digest(client_id)[: CREDENTIAL_ID_LENGTH - len("cimd:")]
 
 
 def app_label(application: OAuthApplication) -> str:

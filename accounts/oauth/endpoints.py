@@ -29,6 +29,7 @@ from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from accounts.core.permissions import SCOPE_ORDER, TOKEN_SCOPES
+from accounts.core.secrecy import token_digest
 from accounts.core.web import add_service_errors, client_ip, signed_in_user, user_agent
 from accounts.oauth.applications import app_domain, app_is_loopback, app_is_verified, app_label
 from accounts.oauth.forms import ConsentForm
@@ -51,18 +52,32 @@ def rate_limited(
     key: str | Callable[[str, HttpRequest], str],
     rate: str,
     description: str,
+    count: bool = True,
 ) -> HttpResponse | None:
-    """Count the request (django-ratelimit); over `rate`, the JSON 429 to send, with Retry-After."""
-    usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
-    if usage is None or not usage["should_limit"]:
+    """Count the request (django-ratelimit); over `rate`, the JSON 429 to send, with Retry-After.
+
+    With `count=False` the request is only checked against what was counted before.
+    """
+    usage = get_usage(request, group=group, key=key, rate=rate, increment=count)
+    # Counting this request, it may be the limit's last; only checking, the limit must be left.
+    over = usage is not None and (usage["should_limit"] if count else usage["count"] >= usage["limit"])
+    if usage is None or not over:
         return None
     response = JsonResponse({"error": "rate_limited", "error_description": description}, status=429)
     response["Retry-After"] = str(max(1, usage["time_left"]))
     return response
 
 
-def _token_client_and_ip(group: str, request: HttpRequest) -> str:
-    """Who asks for tokens: the client it names (form field, or HTTP Basic: RFC 6749 §2.3.1), and the IP."""
+def _token_grant(group: str, request: HttpRequest) -> str:
+    """What a token request is counted against: the grant it presents (its code or refresh token).
+
+    One connection's refreshes must never spend another's limit, even when a hosted client refreshes
+    for many organizations from the same address. A request presenting neither counts against its
+    client and address.
+    """
+    grant = request.POST.get("refresh_token") or request.POST.get("code")
+    if grant:
+        return "grant:" + token_digest(grant)
     client_id = request.POST.get("client_id", "")
     scheme, _sep, credentials = request.headers.get("Authorization", "").partition(" ")
     if not client_id and scheme.lower() == "basic":
@@ -70,7 +85,7 @@ def _token_client_and_ip(group: str, request: HttpRequest) -> str:
             client_id = unquote_plus(base64.b64decode(credentials, validate=True).decode().partition(":")[0])
         except (binascii.Error, UnicodeDecodeError):
             client_id = ""
-    return f"{client_id[:255]} {client_ip(request) or ''}"
+    return f"client:{token_digest(client_id)} {client_ip(request) or ''}"
 
 
 def _no_framing(response: HttpResponse) -> HttpResponse:
@@ -258,14 +273,20 @@ class TokenView(dot_views.TokenView):
             # RFC 6749 §5.2. Said here, before DOT, which has paths of its own for other grants.
             error = "unsupported_grant_type" if grant_type else "invalid_request"
             return self.no_store(JsonResponse({"error": error}, status=400))
-        limited = rate_limited(
+        description = _("Too many token requests; try again later.")
+        failures = {"group": "oauth-token-failures", "key": "ip", "rate": settings.OAUTH_TOKEN_FAILURE_RATE}
+        limited = rate_limited(request, **failures, description=description, count=False) or rate_limited(
             request,
             group="oauth-token",
-            key=_token_client_and_ip,
+            key=_token_grant,
             rate=settings.OAUTH_TOKEN_RATE,
-            description=_("Too many token requests; try again later."),
+            description=description,
         )
         response = limited or super().post(request, *args, **kwargs)
+        if response.status_code in (400, 401) and limited is None:
+            # A refused grant (guessed, stale, replayed) counts against its address; a valid one never
+            # spends a bucket shared with other organizations.
+            rate_limited(request, **failures, description=description)
         # oauthlib omits the headers when an error is raised while saving (e.g. invalid_target).
         if response.content.startswith(b"{"):
             response["Content-Type"] = "application/json"

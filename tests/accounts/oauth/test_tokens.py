@@ -278,19 +278,25 @@ def test_refresh_after_leaving_the_organization_is_refused(
 
 
 @override_settings(OAUTH_TOKEN_RATE="3/m")
-def test_the_token_endpoint_is_rate_limited_per_client_and_ip(app: OAuthApplication) -> None:
-    other_app = register(Client()).json()["client_id"]
+def test_the_token_endpoint_is_rate_limited_per_grant(app: OAuthApplication) -> None:
     statuses = [refresh(Client(), app.client_id, "wrt_nosuchtoken").status_code for _ in range(4)]
-    limited = refresh(Client(), app.client_id, "wrt_nosuchtoken")
+    limited = refresh(Client(REMOTE_ADDR="10.0.0.2"), app.client_id, "wrt_nosuchtoken")
 
     assert statuses == [400, 400, 400, 429]
     assert limited.json()["error"] == "rate_limited"
     assert limited["Content-Type"] == "application/json"
     assert limited["Cache-Control"] == "no-store"
     assert 1 <= int(limited["Retry-After"]) <= 60
-    # Another client from the same IP, and the same client from another IP, are counted apart.
-    assert refresh(Client(), other_app, "wrt_nosuchtoken").status_code == 400
-    assert refresh(Client(REMOTE_ADDR="10.0.0.2"), app.client_id, "wrt_nosuchtoken").status_code == 400
+    # Another grant of the same client, from the same IP, is counted apart.
+    assert refresh(Client(), app.client_id, "wrt_anothertoken").status_code == 400
+
+
+@override_settings(OAUTH_TOKEN_FAILURE_RATE="3/m")
+def test_refused_token_requests_are_limited_per_ip(app: OAuthApplication) -> None:
+    statuses = [refresh(Client(), app.client_id, f"wrt_guess{n}").status_code for n in range(5)]
+
+    assert statuses == [400, 400, 400, 429, 429]
+    assert refresh(Client(REMOTE_ADDR="10.0.0.2"), app.client_id, "wrt_guess9").status_code == 400
 
 
 @override_settings(OAUTH_TOKEN_RATE="1/m")
