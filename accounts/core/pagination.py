@@ -6,22 +6,28 @@ every skipped row) and no COUNT(*) (which reads them all). Rows inserted while s
 neither skipped nor shown twice, which OFFSET cannot promise on a log that grows at the top.
 
 A cursor names a position, not a page number: the ordering values of the row it continues from,
-plus a direction, signed with `django.core.signing` under a per-use salt. Clients treat it as
-opaque; a forged or edited cursor fails the signature check and is an `InvalidCursor` (a form error
-in the dashboard, a 400 in the API), never a 500 or a query on attacker-chosen values. It is not a
-secret and not an authorization: the queryset it is applied to is already scoped to the principal.
+plus a direction, encrypted and authenticated (Fernet, with a key derived from SECRET_KEY and a
+per-use salt). Encrypted, not just signed: the values include the row's primary key, a global
+sequence that would tell a tenant how busy the others are. A forged, edited or foreign cursor is an
+`InvalidCursor` (a form error in the dashboard, a 400 in the API), never a 500 or a query on
+attacker-chosen values. It is not an authorization: the queryset it is applied to is already scoped
+to the principal.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.core import signing
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
 M = TypeVar("M", bound=models.Model)
 
@@ -108,17 +114,28 @@ class KeysetPaginator(Generic[M]):
         return self.encode(_NEXT, rows[size - 1]) if len(rows) > size else None
 
     def encode(self, direction: str, row: M) -> str:
-        """A signed cursor for the rows after (`"n"`) or before (`"p"`) this row."""
+        """An opaque cursor for the rows after (`"n"`) or before (`"p"`) this row."""
         values = [_field(type(row), name).value_to_string(row) for name, _ in self._keys]
-        return signing.dumps([direction, *values], salt=self.salt)
+        return self._seal([direction, *values])
+
+    def _cipher(self) -> MultiFernet:
+        # The current SECRET_KEY encrypts; the fallbacks still open cursors issued before a rotation.
+        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        keys = [
+            salted_hmac(self.salt, "cursor", secret=secret, algorithm="sha256").digest() for secret in secrets
+        ]
+        return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in keys])
+
+    def _seal(self, payload: Any) -> str:
+        return self._cipher().encrypt(json.dumps(payload, separators=(",", ":")).encode()).decode("ascii")
 
     def _decode(self, model: type[M], cursor: str) -> tuple[str, list[Any]]:
         if len(cursor) > _MAX_CURSOR_LENGTH:
             raise InvalidCursor("cursor too long")
         try:
-            payload = signing.loads(cursor, salt=self.salt)
-        except signing.BadSignature:
-            raise InvalidCursor("bad signature") from None
+            payload = json.loads(self._cipher().decrypt(cursor.encode("ascii")))
+        except (InvalidToken, UnicodeEncodeError, ValueError):
+            raise InvalidCursor("not a cursor of this list") from None
         if (
             not isinstance(payload, list)
             or len(payload) != len(self._keys) + 1

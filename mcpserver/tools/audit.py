@@ -18,7 +18,9 @@ from mcpserver.tools.common import NO_PROJECT, Cursor, Limit, ProjectFilter
 
 
 class AuditEventItem(BaseModel):
-    id: int
+    seq: int | None = Field(
+        description="The event's position in this organization's audit chain (null until sealed)."
+    )
     created_at: datetime
     action: str
     channel: str
@@ -69,7 +71,7 @@ def list_audit_events(
     )
     items = [
         AuditEventItem(
-            id=e.pk,
+            seq=e.seq,
             created_at=e.created_at,
             action=e.action,
             channel=e.channel,
