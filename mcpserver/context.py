@@ -20,10 +20,16 @@ CURRENT_PRINCIPAL: ContextVar[Principal | None] = ContextVar("gatehouse_mcp_prin
 
 @dataclass
 class ToolCall:
-    """One tools/call in flight: set by the server, marked by the tool wrapper once it audited it."""
+    """One audited MCP request in flight (mcpserver/audit.py): how it went, and whether it left an event.
+
+    A tool that recorded its own event (a write through a service, or a read's `mcp.tool_called`)
+    marks it `audited`; a failed call sets `outcome` and `detail` for the event recorded for it.
+    """
 
     name: str
     audited: bool = False
+    outcome: str = "ok"
+    detail: str = ""
 
 
 CURRENT_CALL: ContextVar[ToolCall | None] = ContextVar("gatehouse_mcp_tool_call", default=None)

@@ -29,16 +29,16 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import transaction
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
 from accounts.audit.models import AuditAction
-from accounts.audit.record import audit_record, audit_tags
+from accounts.audit.record import audit_tags
 from accounts.core.pagination import InvalidCursor
 from accounts.core.permissions import Permission
 from accounts.core.principal import MissingPermission, Principal
+from mcpserver.audit import record_mcp_request
 from mcpserver.context import CURRENT_CALL, current_principal
 from mcpserver.db import run_db
 
@@ -139,15 +139,6 @@ def _validation_message(error: ValidationError) -> str:
     return " ".join(parts)
 
 
-def record_tool_call(*, principal: Principal, tool: str, outcome: str, detail: str = "") -> None:
-    """The audit event of a tools/call that wrote none of its own (a read, a no-op, or a failure)."""
-    data: dict[str, Any] = {"tool": tool[:64], "outcome": outcome}
-    if detail:
-        data["detail"] = detail[:500]
-    with transaction.atomic():
-        audit_record(principal=principal, action=AuditAction.MCP_TOOL_CALLED, data=data)
-
-
 def _nul_argument(arguments: dict[str, Any]) -> str | None:
     """The name of the first argument whose text holds a NUL character (never valid text), or None."""
     for name, value in arguments.items():
@@ -180,8 +171,10 @@ def execute(*, tool: OrgTool, principal: Principal, arguments: dict[str, Any]) -
         raise InvalidArguments(
             "Invalid argument “cursor”: pass the next_cursor of a previous page unchanged, or omit it."
         ) from None
-    if not recorded:
-        record_tool_call(principal=principal, tool=tool.name, outcome="ok")
+    if not recorded:  # a read, or an edit that changed nothing: its event, in this same database hop
+        record_mcp_request(
+            principal=principal, action=AuditAction.MCP_TOOL_CALLED, data={"tool": tool.name}, outcome="ok"
+        )
     call = CURRENT_CALL.get()
     if call is not None:
         call.audited = True

@@ -39,10 +39,11 @@ from starlette.routing import Route
 
 from accounts.core.permissions import SCOPE_ORDER
 from mcpserver import auth, prompts, resources, tools
-from mcpserver.context import CURRENT_CALL, ToolCall, current_principal
+from mcpserver.audit import AuditedRequests
+from mcpserver.context import CURRENT_CALL, current_principal
 from mcpserver.db import run_db
 from mcpserver.gateway import MCP_PATH, McpGateway
-from mcpserver.registry import record_tool_call, register_tools, tool_allowed
+from mcpserver.registry import register_tools, tool_allowed
 from mcpserver.resources import document_resource_page
 from mcpserver.sdk import PaginatedResourcesMCP
 
@@ -84,11 +85,8 @@ class GatehouseMCP(PaginatedResourcesMCP):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Any = None
     ) -> CallToolResult | InputRequiredResult:
-        call = ToolCall(name=name)
-        token = CURRENT_CALL.set(call)
         try:
-            result = await super().call_tool(name, arguments, context)
-            outcome, detail = "ok", ""
+            return await super().call_tool(name, arguments, context)
         except MCPError:
             raise
         except ToolError as error:
@@ -100,14 +98,10 @@ class GatehouseMCP(PaginatedResourcesMCP):
                 outcome = "invalid_arguments"
             else:  # ours (NotFound, Denied, InvalidArguments) say which; "Unknown tool" is an error
                 outcome = getattr(error.__cause__, "outcome", "error")
-            result = CallToolResult(content=[TextContent(type="text", text=detail)], is_error=True)
-        finally:
-            CURRENT_CALL.reset(token)
-        if not call.audited:  # the tool did not run to completion: the failure is audited here
-            await run_db(
-                record_tool_call, principal=current_principal(), tool=name, outcome=outcome, detail=detail
-            )
-        return result
+            call = CURRENT_CALL.get()
+            if call is not None:  # the audit middleware records the failure with this outcome
+                call.outcome, call.detail = outcome, detail
+            return CallToolResult(content=[TextContent(type="text", text=detail)], is_error=True)
 
 
 def _tool_error_message(error: ToolError) -> str:
@@ -141,6 +135,7 @@ def create_mcp_server() -> GatehouseMCP:
         instructions=INSTRUCTIONS,
         website_url=settings.PUBLIC_URL,
         log_level="WARNING",  # MCPServer calls logging.basicConfig; Django's LOGGING already set things up
+        middleware=[AuditedRequests()],
     )
     register_tools(server, modules=tools.MODULES)
     resources.register(server)

@@ -39,6 +39,9 @@ class AuditAction(models.TextChoices):
     OAUTH_APP_REVOKED = "oauth.app_revoked", _("OAuth app disconnected")
     OAUTH_REFRESH_REUSE_DETECTED = "oauth.refresh_reuse_detected", _("OAuth refresh token reused")
     MCP_TOOL_CALLED = "mcp.tool_called", _("MCP tool called")
+    MCP_RESOURCE_READ = "mcp.resource_read", _("MCP resource read")
+    MCP_PROMPT_RENDERED = "mcp.prompt_rendered", _("MCP prompt rendered")
+    MCP_COMPLETION_REQUESTED = "mcp.completion_requested", _("MCP completion requested")
 
 
 class AuditEventImmutable(RuntimeError):

@@ -343,13 +343,11 @@ def test_a_forged_cursor_is_a_clean_400(
     assert response.context["page"] is None
 
 
-def test_an_edited_cursor_fails_its_signature(
-    owner_client: Client, org: Organization, many: list[AuditEvent]
-) -> None:
+def test_an_edited_cursor_is_refused(owner_client: Client, org: Organization, many: list[AuditEvent]) -> None:
     older = link(owner_client.get(audit_url(org)), "next")
     cursor = unquote(older.split("cursor=")[1])
-    payload, rest = cursor.split(":", 1)
-    edited = payload[:-1] + ("A" if payload[-1] != "A" else "B") + ":" + rest
+    middle = len(cursor) // 2
+    edited = cursor[:middle] + ("A" if cursor[middle] != "A" else "B") + cursor[middle + 1 :]
     assert owner_client.get(audit_url(org, cursor=quote(edited))).status_code == 400
     assert owner_client.get(audit_url(org, cursor=quote(cursor))).status_code == 200
     # A cursor issued for another list (another salt) is refused too.
