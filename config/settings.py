@@ -279,6 +279,9 @@ OAUTH_DCR_RATE = env.str("OAUTH_DCR_RATE", default="20/h")
 # connection's refreshes never spend another's. Refused token requests, per client IP.
 OAUTH_TOKEN_RATE = env.str("OAUTH_TOKEN_RATE", default="60/m")
 OAUTH_TOKEN_FAILURE_RATE = env.str("OAUTH_TOKEN_FAILURE_RATE", default="60/m")
+# Resource servers (client ids) allowed to introspect any token (RFC 7662); every other client may
+# introspect only the tokens issued to it.
+OAUTH_INTROSPECTION_CLIENTS = env.list("OAUTH_INTROSPECTION_CLIENTS", default=[])
 # `manage.py oauth_clear_unused` removes registered apps never used for this many days.
 OAUTH_UNUSED_CLIENT_DAYS = env.int("OAUTH_UNUSED_CLIENT_DAYS", default=30)
 

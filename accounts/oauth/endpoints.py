@@ -78,6 +78,14 @@ def _token_grant(group: str, request: HttpRequest) -> str:
     grant = request.POST.get("refresh_token") or request.POST.get("code")
     if grant:
         return "grant:" + token_digest(grant)
+    return f"client:{token_digest(requesting_client_id(request))} {client_ip(request) or ''}"
+
+
+def requesting_client_id(request: HttpRequest) -> str:
+    """The client a token-endpoint request names: its form field, or HTTP Basic (RFC 6749 §2.3.1).
+
+    Named, not authenticated: only trust it once DOT has authenticated the client.
+    """
     client_id = request.POST.get("client_id", "")
     scheme, _sep, credentials = request.headers.get("Authorization", "").partition(" ")
     if not client_id and scheme.lower() == "basic":
@@ -85,7 +93,7 @@ def _token_grant(group: str, request: HttpRequest) -> str:
             client_id = unquote_plus(base64.b64decode(credentials, validate=True).decode().partition(":")[0])
         except (binascii.Error, UnicodeDecodeError):
             client_id = ""
-    return f"client:{token_digest(client_id)} {client_ip(request) or ''}"
+    return client_id
 
 
 def _no_framing(response: HttpResponse) -> HttpResponse:

@@ -3,14 +3,14 @@
 from django.urls import path
 from oauth2_provider import views as dot_views
 
-from accounts.oauth import endpoints, registration, views
+from accounts.oauth import endpoints, introspection, registration, views
 
 # Mounted at /oauth/ in the `oauth2_provider` namespace, which DOT reverses for its metadata.
 provider_patterns = [
     path("authorize/", endpoints.ConsentView.as_view(), name="authorize"),
     path("token/", endpoints.TokenView.as_view(), name="token"),
     path("revoke/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", dot_views.IntrospectTokenView.as_view(), name="introspect"),
+    path("introspect/", introspection.IntrospectView.as_view(), name="introspect"),
     path("register/", registration.RegisterView.as_view(), name="dcr-register"),
     path(
         "register/<str:client_id>/",
