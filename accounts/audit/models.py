@@ -38,6 +38,7 @@ class AuditAction(models.TextChoices):
     OAUTH_CONSENT_DENIED = "oauth.consent_denied", _("OAuth app denied")
     OAUTH_APP_REVOKED = "oauth.app_revoked", _("OAuth app disconnected")
     OAUTH_REFRESH_REUSE_DETECTED = "oauth.refresh_reuse_detected", _("OAuth refresh token reused")
+    OAUTH_CODE_REUSE_DETECTED = "oauth.code_reuse_detected", _("OAuth authorization code reused")
     MCP_TOOL_CALLED = "mcp.tool_called", _("MCP tool called")
     MCP_RESOURCE_READ = "mcp.resource_read", _("MCP resource read")
     MCP_PROMPT_RENDERED = "mcp.prompt_rendered", _("MCP prompt rendered")

@@ -77,6 +77,10 @@ class OAuthGrant(oauth_models.AbstractGrant):
     project = models.ForeignKey(
         "accounts.Project", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # A code is kept once exchanged, marked used and tied to the token family it started, so that
+    # presenting it again revokes that family (RFC 6749 §4.1.2). `cleartokens` deletes it on expiry.
+    used_at = models.DateTimeField(null=True, blank=True)
+    token_family = models.UUIDField(null=True, blank=True)
 
     class Meta(oauth_models.AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"

@@ -24,6 +24,9 @@ from accounts.orgs.models import Membership, Organization
 from accounts.orgs.selectors import organization_list_for_user
 from accounts.users.models import User
 
+# What the Connected apps pages show as "someone replayed a secret of this connection".
+REUSE_ACTIONS = (AuditAction.OAUTH_REFRESH_REUSE_DETECTED, AuditAction.OAUTH_CODE_REUSE_DETECTED)
+
 
 @dataclass(frozen=True)
 class ConsentChoice:
@@ -146,9 +149,7 @@ def reuse_events_for_user(*, user: User, limit: int = 10) -> list[AuditEvent]:
     """Recent `oauth.refresh_reuse_detected` events about the person's connections."""
     orgs = Membership.all_orgs.filter(user_id=user.pk).values("organization_id")
     return list(
-        AuditEvent.all_orgs.filter(
-            organization_id__in=orgs, actor_id=user.pk, action=AuditAction.OAUTH_REFRESH_REUSE_DETECTED
-        )
+        AuditEvent.all_orgs.filter(organization_id__in=orgs, actor_id=user.pk, action__in=REUSE_ACTIONS)
         .select_related("organization")
         .order_by("-created_at", "-id")[:limit]
     )
@@ -158,7 +159,7 @@ def reuse_events_for_org(*, principal: Principal, limit: int = 10) -> list[Audit
     principal.require(Permission.KEYS_MANAGE)
     return list(
         AuditEvent.objects.for_org(principal.organization)
-        .filter(action=AuditAction.OAUTH_REFRESH_REUSE_DETECTED)
+        .filter(action__in=REUSE_ACTIONS)
         .select_related("organization")
         .order_by("-created_at", "-id")[:limit]
     )

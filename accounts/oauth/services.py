@@ -182,6 +182,36 @@ def refresh_reuse_detected(*, refresh_token: OAuthRefreshToken, ip: str | None, 
     )
 
 
+def code_reuse_detected(*, grant: OAuthGrant, ip: str | None, user_agent: str) -> None:
+    """An authorization code came back after its exchange: revoke what it gave, and audit it."""
+    with transaction.atomic():
+        OAuthRefreshToken.revoke_family(grant.token_family)
+        organization = grant.organization
+        if organization is None:
+            return
+        audit_app_event(
+            principal=app_principal(
+                user=grant.user,
+                organization=organization,
+                application=grant.application,
+                channel=Channel.API,
+                ip=ip,
+                user_agent=user_agent,
+            ),
+            action=AuditAction.OAUTH_CODE_REUSE_DETECTED,
+            application=grant.application,
+            data={
+                "user": grant.user.email,
+                "exchanged_at": grant.used_at.isoformat() if grant.used_at else None,
+            },
+        )
+    logger.warning(
+        "OAuth authorization code replayed for client %s in organization %s: its tokens revoked",
+        grant.application.client_id,
+        grant.organization_id,
+    )
+
+
 def token_revoked_by_client(
     *,
     checksum: str,

@@ -100,6 +100,11 @@ class GatehouseOAuth2Validator(OAuth2Validator):
 
     def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any):
         grant = get_grant_model().objects.filter(code=code, application=client).first()
+        if grant is not None and grant.used_at is not None:
+            # The code was exchanged before: someone else may hold the tokens it gave. RFC 6749
+            # §4.1.2 says revoke them (and DOT would only have said invalid_grant).
+            self._revoke_for_code_reuse(grant, request)
+            return False
         if grant is None or grant.is_expired() or grant.organization_id is None:
             return False
         request.scopes = grant.scope.split(" ")
@@ -146,6 +151,11 @@ class GatehouseOAuth2Validator(OAuth2Validator):
             refresh_token.token_family = uuid.uuid4()
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
+        if request.grant_type == "authorization_code":
+            # The family this code started: what a replay of the code revokes.
+            get_grant_model().objects.filter(code=request.code, application=request.client).update(
+                token_family=refresh_token.token_family
+            )
         return refresh_token
 
     # Refresh: rotation, the retry window and reuse detection.
@@ -212,6 +222,24 @@ class GatehouseOAuth2Validator(OAuth2Validator):
         from accounts.orgs.models import Membership
 
         return Membership.objects.for_org(organization).filter(user_id=user_id).exists()
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any
+    ):
+        """Mark the code used (DOT deletes it), so that a second use is recognised as a replay."""
+        used = (
+            get_grant_model()
+            .objects.filter(code=code, application=request.client, used_at__isnull=True)
+            .update(used_at=timezone.now())
+        )
+        if not used:
+            raise errors.InvalidGrantError(request=request)
+
+    def _revoke_for_code_reuse(self, grant: Any, request: Any) -> None:
+        from accounts.oauth.services import code_reuse_detected
+
+        headers = getattr(request, "headers", None) or {}
+        code_reuse_detected(grant=grant, ip=meta_client_ip(headers), user_agent=meta_user_agent(headers))
 
     def _revoke_family_for_reuse(self, rt: Any, request: Any) -> None:
         from accounts.oauth.services import refresh_reuse_detected
