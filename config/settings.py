@@ -216,6 +216,12 @@ LOGGING = {
 
 # Organization roles and the audit log.
 AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=100_000)
+# The key of the audit hash chain and its checkpoints (accounts/audit/chain.py). Never in the database;
+# set it in production (derived from SECRET_KEY otherwise, so rotating SECRET_KEY would orphan it).
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
+# Signed checkpoints of every chain head, outside the database; copy them off the host (docs/security.md).
+AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / "var" / "audit")))
+AUDIT_CHECKPOINT_INTERVAL = env.int("AUDIT_CHECKPOINT_INTERVAL", default=300)
 INVITATION_TTL_DAYS = 7
 
 # django-oauth-toolkit: the swapped models live in `accounts` (all five in one app, decided before

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from accounts.audit import checkpoints
 from accounts.core.permissions import Role
 from accounts.core.principal import Principal
 from accounts.models import Membership, OAuthApplication, Organization, User
@@ -24,6 +28,18 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def _checkpoints_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("audit-checkpoints")
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings: Any, _checkpoints_root: Path) -> None:
+    """Each test's organizations are checkpointed in a directory of its own (made when first written)."""
+    settings.AUDIT_CHECKPOINT_DIR = _checkpoints_root / uuid.uuid4().hex
+    checkpoints.forget_written()
 
 
 @pytest.fixture

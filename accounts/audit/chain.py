@@ -1,4 +1,4 @@
-"""The audit log's hash chain: sealing committed events, and verifying the chain.
+"""The audit log's hash chain: sealing committed events, verifying them, anchoring them outside the database.
 
 Why seal after commit: if each event took the previous event's hash while its own transaction was
 still open, every writer in an organization would queue behind one lock held for its whole
@@ -6,8 +6,8 @@ transaction (every MCP tool call writes an event). Instead `audit_record()` only
 caller's transaction, so the event commits or rolls back with the change it describes. Once the
 transaction has committed, `seal_pending()` takes the organization's `AuditChainHead` row lock for
 a few milliseconds, gives every not-yet-sealed event the next sequence number in id order, and
-chains `hash = sha256(prev_hash + canonical content)`. The chain order is `seq`, the order events
-were sealed in.
+chains `hash = HMAC-SHA256(AUDIT_CHAIN_KEY, prev_hash + canonical content)`. The chain order is
+`seq`, the order events were sealed in.
 
 Who seals: by default the transaction itself, in an on_commit callback (the dashboard, the REST API,
 management commands). Code running inside `sealing_deferred_to(sink)` hands the organization to
@@ -18,32 +18,39 @@ way an event is committed, with its change, before anyone seals it. A crash betw
 sealing leaves events unsealed, never lost: the next sealing of that organization (or
 `audit_verify --seal`) picks them up, and `verify_chain()` reports them as pending, not broken.
 
-`verify_chain()` (`manage.py audit_verify`) finds an event edited, removed or cut off the end.
-Someone able to rewrite both the tail and `AuditChainHead` is caught only by comparing with hashes
-kept elsewhere: exports carry `seq`, `prev_hash` and `hash` for that.
+Why keyed, and anchored: `verify_chain()` (`manage.py audit_verify`) finds an event edited, removed
+or cut off the end. With a plain hash, someone with write access to the database alone could
+recompute the whole chain after editing it, or empty both tables, and the chain would verify. The
+key (AUDIT_CHAIN_KEY, never in the database) makes recomputing impossible without it; on PostgreSQL
+triggers refuse TRUNCATE of the log and any move backwards of a chain head; and signed checkpoints
+of each chain head, written outside the database (accounts/audit/checkpoints.py), catch a chain
+that was emptied or shortened. Chains sealed before the key existed keep their plain SHA-256 up to
+`AuditChainHead.legacy_until`, and are anchored by the checkpoints from then on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.db import models, transaction
 
+from accounts.audit import checkpoints
+from accounts.audit.keys import chain_key
 from accounts.audit.models import AuditChainHead, AuditEvent
 from accounts.orgs.models import Organization
 
-if TYPE_CHECKING:
-    pass
+logger = logging.getLogger(__name__)
 
 
 SEAL_BATCH = 500
 
 
-def event_digest(event: AuditEvent, *, prev_hash: str, seq: int) -> str:
-    """SHA-256 over the previous hash and everything the event says."""
+def event_digest(event: AuditEvent, *, prev_hash: str, seq: int, keyed: bool = True) -> str:
+    """HMAC-SHA256 (plain SHA-256 for a legacy event) over the previous hash and all the event says."""
     content = {
         "seq": seq,
         "organization": event.organization_id,
@@ -60,7 +67,10 @@ def event_digest(event: AuditEvent, *, prev_hash: str, seq: int) -> str:
         "data": event.data,
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+    message = f"{prev_hash}\n{canonical}".encode()
+    if not keyed:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(chain_key(), message, hashlib.sha256).hexdigest()
 
 
 def seal_pending(*, org_id: int) -> int:
@@ -91,6 +101,7 @@ def seal_pending(*, org_id: int) -> int:
                 head.hash = digest
             head.save(update_fields=["seq", "hash"])
             sealed += len(pending)
+        checkpoints.note_sealed(head)
         if len(pending) < SEAL_BATCH:
             # A short batch took every event committed before it; later ones are sealed by their
             # own commit. Saves a transaction per audited request (every MCP tool call).
@@ -118,12 +129,12 @@ def verify_chain(*, org: Organization) -> ChainReport:
     # the head, so a walk that starts after reading the head must reach it. What a walk finds beyond
     # that head was either sealed meanwhile (the head, read again, covers it) or written behind the
     # sealer's back (the head, read again, does not).
-    head_seq, head_hash = _chain_head(org)
-    walk = _ChainWalk(org=org, pending=pending)
+    head_seq, head_hash, legacy_until = _chain_head(org)
+    walk = _ChainWalk(org=org, pending=pending, legacy_until=legacy_until)
     if report := walk.run():
         return report
     if walk.checked > head_seq:
-        head_seq, head_hash = _chain_head(org)
+        head_seq, head_hash, _legacy = _chain_head(org)
         if head_seq < walk.checked:
             return walk.broken(
                 head_seq + 1,
@@ -143,19 +154,45 @@ def verify_chain(*, org: Organization) -> ChainReport:
         return walk.broken(
             head_seq, None, "the chain head does not match the last event: the tail was rewritten"
         )
+    if problem := _checkpoint_problem(org, head_seq=head_seq, legacy_until=legacy_until):
+        return walk.broken(walk.checked, None, problem)
     return ChainReport(org, walk.checked, pending)
 
 
-def _chain_head(org: Organization) -> tuple[int, str]:
-    head = AuditChainHead.objects.filter(organization=org).values_list("seq", "hash").first()
-    return head if head is not None else (0, "")
+def _checkpoint_problem(org: Organization, *, head_seq: int, legacy_until: int) -> str:
+    """What the chain contradicts in its latest checkpoint (kept outside the database), or ""."""
+    try:
+        checkpoint = checkpoints.latest(org_public_id=org.public_id)
+    except checkpoints.CheckpointTampered as error:
+        return str(error)
+    if checkpoint is None:
+        return ""
+    when = checkpoint.at
+    if checkpoint.legacy_until != legacy_until:
+        return f"the chain head's legacy boundary differs from the checkpoint of {when}: it was edited"
+    if head_seq < checkpoint.seq:
+        return (
+            f"the checkpoint of {when} records {checkpoint.seq} events, the chain has {head_seq}: "
+            "events were removed"
+        )
+    anchored = (
+        AuditEvent.objects.for_org(org).filter(seq=checkpoint.seq).values_list("hash", flat=True).first()
+    )
+    if anchored != checkpoint.hash:
+        return f"event #{checkpoint.seq} does not match the checkpoint of {when}: the chain was rewritten"
+    return ""
+
+
+def _chain_head(org: Organization) -> tuple[int, str, int]:
+    head = AuditChainHead.objects.filter(organization=org).values_list("seq", "hash", "legacy_until").first()
+    return head if head is not None else (0, "", 0)
 
 
 class _ChainWalk:
     """Checks sealed events in `seq` order, remembering how far it got."""
 
-    def __init__(self, *, org: Organization, pending: int) -> None:
-        self.org, self.pending = org, pending
+    def __init__(self, *, org: Organization, pending: int, legacy_until: int) -> None:
+        self.org, self.pending, self.legacy_until = org, pending, legacy_until
         self.checked, self.prev_hash = 0, ""
 
     def broken(self, seq: int, event_id: int | None, reason: str) -> ChainReport:
@@ -175,7 +212,8 @@ class _ChainWalk:
                 )
             if event.prev_hash != self.prev_hash:
                 return self.broken(expected, event.pk, "its link to the previous event does not match")
-            if event_digest(event, prev_hash=self.prev_hash, seq=expected) != event.hash:
+            keyed = expected > self.legacy_until
+            if event_digest(event, prev_hash=self.prev_hash, seq=expected, keyed=keyed) != event.hash:
                 return self.broken(
                     expected, event.pk, "its content does not match its hash: the event was changed"
                 )

@@ -146,6 +146,8 @@ class AuditChainHead(models.Model):
     )
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, blank=True)
+    # Events up to this seq were sealed before the chain was keyed: plain SHA-256 (chain.py).
+    legacy_until = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("audit chain head")

@@ -32,6 +32,7 @@ def gatehouse_env(*, database: Path, port: int, **settings: str) -> dict[str, st
         "DATABASE_URL": f"sqlite:///{database}",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "AUDIT_CHECKPOINT_DIR": str(database.parent / "audit"),
         **settings,
     }
     env.pop("REDIS_URL", None)

@@ -6,14 +6,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.audit import checkpoints
 from accounts.audit.chain import seal_pending, verify_chain
 from accounts.orgs.models import Organization
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the audit log's SHA-256 chain of every organization (or one) and report the first "
-        "broken link. Exits with status 1 when any chain is broken; run it from cron or CI."
+        "Recompute the audit log's keyed hash chain of every organization (or one), compare it with its "
+        "latest signed checkpoint, and report the first broken link. Exits with status 1 when any chain "
+        "is broken; run it from cron or CI."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -52,6 +54,13 @@ class Command(BaseCommand):
                     self.style.WARNING(
                         f"{organization.slug}: {report.pending} events not sealed yet (--seal seals them)"
                     )
+                )
+        if org is None:
+            known = set(Organization.objects.values_list("public_id", flat=True))
+            for missing in checkpoints.orphans(known_public_ids=known):
+                broken += 1
+                self.stderr.write(
+                    self.style.ERROR(f"{missing}: checkpointed, but the organization and its log are gone")
                 )
         if broken:
             raise CommandError(f"the audit chain of {broken} organization(s) is broken")

@@ -13,7 +13,7 @@ from accounts.audit.chain import _chain_head, event_digest, seal_pending, verify
 from accounts.audit.models import AuditAction
 from accounts.audit.record import audit_record
 from accounts.core.principal import Principal
-from accounts.models import AuditChainHead, AuditEvent, Organization
+from accounts.models import AuditEvent, Organization
 
 pytestmark = pytest.mark.django_db
 
@@ -113,11 +113,11 @@ def test_sealing_during_verification_is_not_mistaken_for_tampering(
     """The head is read before the walk; events sealed meanwhile are beyond it, legitimately."""
     events = sealed_chain(owner_principal, 5)
     real_head = _chain_head
-    reads: list[tuple[int, str]] = []
+    reads: list[tuple[int, str, int]] = []
 
-    def head_read_before_the_last_two_were_sealed(org: Organization) -> tuple[int, str]:
+    def head_read_before_the_last_two_were_sealed(org: Organization) -> tuple[int, str, int]:
         reads.append(real_head(org))
-        return (3, events[2].hash) if len(reads) == 1 else reads[-1]
+        return (3, events[2].hash, 0) if len(reads) == 1 else reads[-1]
 
     monkeypatch.setattr(chain, "_chain_head", head_read_before_the_last_two_were_sealed)
 
@@ -217,7 +217,9 @@ def test_an_event_appended_behind_the_sealers_back_is_detected(owner_principal: 
 
 def test_a_missing_chain_head_is_detected(owner_principal: Principal) -> None:
     sealed_chain(owner_principal, 2)
-    AuditChainHead.objects.filter(organization=owner_principal.organization).delete()
+    tamper(
+        "DELETE FROM accounts_auditchainhead WHERE organization_id = %s", [owner_principal.organization.pk]
+    )
 
     report = verify_chain(org=owner_principal.organization)
 
