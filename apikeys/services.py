@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +17,12 @@ from accounts.audit.models import AuditAction
 from accounts.audit.record import audit_record
 from accounts.content.models import Project
 from accounts.core.client import clean_ip
+from accounts.core.credentials import HeldCredential
 from accounts.core.permissions import SCOPE_ORDER, Permission, Role, with_implied_scopes
 from accounts.core.principal import Principal, system_principal
 from accounts.orgs.models import Organization
+from accounts.orgs.selectors import membership_list_for_user, principal_for_member
+from accounts.users.models import User
 from apikeys import keys
 from apikeys.models import ApiKey, ApiKeyStatus
 from apikeys.selectors import apikey_list_expiry_due, apikey_visible
@@ -164,7 +168,7 @@ def apikey_roll(*, principal: Principal, key: ApiKey, overlap: timedelta) -> tup
 
 
 @transaction.atomic
-def apikey_revoke(*, principal: Principal, key: ApiKey) -> ApiKey:
+def apikey_revoke(*, principal: Principal, key: ApiKey, reason: str = "") -> ApiKey:
     """Revoke a key at once: its next request is refused. Members revoke their own, managers any."""
     key = apikey_visible(principal=principal).select_for_update().get(pk=key.pk)
     if principal.user is None or key.created_by_id != principal.user.pk:
@@ -181,9 +185,47 @@ def apikey_revoke(*, principal: Principal, key: ApiKey) -> ApiKey:
         action=AuditAction.APIKEY_REVOKED,
         target=key,
         project=key.project,
-        data=_key_data(key, created_by=key.created_by.email, was=status_before.value),
+        data=_key_data(
+            key,
+            created_by=key.created_by.email,
+            was=status_before.value,
+            **({"reason": reason} if reason else {}),
+        ),
     )
     return key
+
+
+class PersonalApiKeys:
+    """The keys a person created, in every organization they belong to, as a credential issuer."""
+
+    def _keys(self, *, user: User) -> list[tuple[Principal, ApiKey]]:
+        found = []
+        for membership in membership_list_for_user(user=user):
+            principal = principal_for_member(user=user, org_slug=membership.organization.slug)
+            keys = (
+                ApiKey.objects.visible_to(principal)
+                .valid()
+                .filter(created_by_id=user.pk)
+                .order_by("created_at")
+            )
+            found += [(principal, key) for key in keys]
+        return found
+
+    def active_for_user(self, *, user: User) -> list[HeldCredential]:
+        return [
+            HeldCredential(
+                kind=str(_("API key")), label=f"{key.name} ({key.hint})", organization=p.organization.name
+            )
+            for p, key in self._keys(user=user)
+        ]
+
+    @transaction.atomic
+    def revoke_for_user(self, *, user: User, reason: str, ip: str | None, user_agent: str) -> int:
+        keys = self._keys(user=user)
+        for principal, key in keys:
+            principal = replace(principal, ip=clean_ip(ip), user_agent=user_agent)
+            apikey_revoke(principal=principal, key=key, reason=reason)
+        return len(keys)
 
 
 def record_key_use(*, key: ApiKey, now: datetime, ip: str | None, older_than: datetime) -> None:

@@ -166,8 +166,29 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Mail carries invitation, confirmation and reset links: secrets. EMAIL_URL names the mail server
+# (smtp+tls://user:password@host:587, smtps://…; or consolemail://, filemail:///dir on purpose);
+# EMAIL_BACKEND (+ EMAIL_FILE_PATH) still works. Development prints mail to the console; production
+# refuses to start without one of them, rather than print secret links to its logs.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+elif env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    raise environ.ImproperlyConfigured(
+        "Set EMAIL_URL to your mail server (e.g. smtp+tls://user:password@smtp.example.com:587): "
+        "with DEBUG=0 Gatehouse will not print invitation and reset links to the console. To do so "
+        "anyway, say it explicitly: EMAIL_URL=consolemail://"
+    )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Gatehouse <no-reply@gatehouse.local>")
+# Sign-up, confirmation and reset mail, per client IP or address (django-ratelimit syntax).
+SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/h")
+EMAIL_CONFIRMATION_RATE = env.str("EMAIL_CONFIRMATION_RATE", default="5/h")
+PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/h")
+PASSWORD_RESET_IP_RATE = env.str("PASSWORD_RESET_IP_RATE", default="20/h")
 
 # Security headers. Behind a TLS-terminating proxy set SECURE_PROXY=1 so request.is_secure() is right.
 SESSION_COOKIE_HTTPONLY = True

@@ -202,6 +202,10 @@ def _principal_for_member(w: World) -> None:
         org_selectors.principal_for_member(user=user, org_slug=w.other.slug)
 
 
+def _membership_list_for_user(w: World) -> None:
+    assert list(org_selectors.membership_list_for_user(user=w.principal.user)) == [w.owner]
+
+
 def _organization_list_for_user(w: World) -> None:
     assert list(org_selectors.organization_list_for_user(user=w.principal.user)) == [w.org]
 
@@ -369,6 +373,7 @@ def _apikey_get_current(w: World) -> None:
 CROSS_TENANT_CASES: dict[str, Callable[[World], None]] = {
     "membership_get": _membership_get,
     "principal_for_member": _principal_for_member,
+    "membership_list_for_user": _membership_list_for_user,
     "organization_list_for_user": _organization_list_for_user,
     "memberships_via_user": _memberships_via_user,
     "member_list": _member_list,
@@ -438,6 +443,9 @@ ALLOWED: dict[str, str] = {
     "accounts/orgs/selectors.py:membership_get": (
         "Finds which organization a signed-in user may enter, before any principal exists; "
         "filtered by the user's own id."
+    ),
+    "accounts/orgs/selectors.py:membership_list_for_user": (
+        "The person's own memberships (what a password change revokes), filtered by their user id."
     ),
     "accounts/orgs/selectors.py:memberships_via_user": (
         "The organization switcher: the user's own memberships, across the organizations they belong to."

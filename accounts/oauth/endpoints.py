@@ -12,7 +12,6 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
@@ -22,13 +21,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django_ratelimit.core import get_usage
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from accounts.core.permissions import SCOPE_ORDER, TOKEN_SCOPES
+from accounts.core.ratelimit import Key, hit
 from accounts.core.secrecy import token_digest
 from accounts.core.web import add_service_errors, client_ip, signed_in_user, user_agent
 from accounts.oauth.applications import app_domain, app_is_loopback, app_is_verified, app_label
@@ -49,22 +48,17 @@ def rate_limited(
     request: HttpRequest,
     *,
     group: str,
-    key: str | Callable[[str, HttpRequest], str],
+    key: Key,
     rate: str,
     description: str,
     count: bool = True,
 ) -> HttpResponse | None:
-    """Count the request (django-ratelimit); over `rate`, the JSON 429 to send, with Retry-After.
-
-    With `count=False` the request is only checked against what was counted before.
-    """
-    usage = get_usage(request, group=group, key=key, rate=rate, increment=count)
-    # Counting this request, it may be the limit's last; only checking, the limit must be left.
-    over = usage is not None and (usage["should_limit"] if count else usage["count"] >= usage["limit"])
-    if usage is None or not over:
+    """Count the request (accounts/core/ratelimit.py); over `rate`, the JSON 429 to send, with Retry-After."""
+    retry_after = hit(request, group=group, key=key, rate=rate, count=count)
+    if retry_after is None:
         return None
     response = JsonResponse({"error": "rate_limited", "error_description": description}, status=429)
-    response["Retry-After"] = str(max(1, usage["time_left"]))
+    response["Retry-After"] = str(retry_after)
     return response
 
 

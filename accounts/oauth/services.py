@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from accounts.audit.models import AuditAction
 from accounts.content.models import Project
 from accounts.core.client import clean_ip
+from accounts.core.credentials import HeldCredential
 from accounts.core.permissions import Permission, Role, role_allows, with_implied_scopes
 from accounts.core.principal import Channel, Principal
 from accounts.oauth.applications import app_principal, audit_app_event
@@ -271,7 +272,9 @@ def _revoke_tokens(*, application_id: int | None, organization_id: int, user_id:
 
 
 @transaction.atomic
-def connection_revoke(*, principal: Principal, application: OAuthApplication, user: User) -> None:
+def connection_revoke(
+    *, principal: Principal, application: OAuthApplication, user: User, reason: str = "revoked"
+) -> None:
     """Revoke one connection in the principal's organization: the person's own, or any for managers."""
     if principal.user is None or user.pk != principal.user.pk:
         principal.require(Permission.KEYS_MANAGE)
@@ -280,20 +283,33 @@ def connection_revoke(*, principal: Principal, application: OAuthApplication, us
         principal=principal,
         action=AuditAction.OAUTH_APP_REVOKED,
         application=application,
-        data={"user": user.email, "reason": "revoked"},
+        data={"user": user.email, "reason": reason},
     )
 
 
 @transaction.atomic
-def connection_revoke_all(*, user: User, ip: str | None, user_agent: str) -> int:
+def connection_revoke_all(*, user: User, ip: str | None, user_agent: str, reason: str = "revoked") -> int:
     """Revoke every connection of the signed-in person, in every organization; returns how many."""
     connections = connection_list_for_user(user=user)
     for conn in connections:
         principal = principal_for_member(
             user=user, org_slug=conn.organization.slug, ip=clean_ip(ip), user_agent=user_agent
         )
-        connection_revoke(principal=principal, application=conn.application, user=user)
+        connection_revoke(principal=principal, application=conn.application, user=user, reason=reason)
     return len(connections)
+
+
+class OAuthConnections:
+    """The person's OAuth connections, as a credential issuer (accounts/core/credentials.py)."""
+
+    def active_for_user(self, *, user: User) -> list[HeldCredential]:
+        return [
+            HeldCredential(kind=str(_("OAuth app")), label=conn.label, organization=conn.organization.name)
+            for conn in connection_list_for_user(user=user)
+        ]
+
+    def revoke_for_user(self, *, user: User, reason: str, ip: str | None, user_agent: str) -> int:
+        return connection_revoke_all(user=user, ip=ip, user_agent=user_agent, reason=reason)
 
 
 def connections_revoke_for_member(*, principal: Principal, membership: Membership) -> int:

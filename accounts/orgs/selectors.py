@@ -40,6 +40,15 @@ def principal_for_member(
     )
 
 
+def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
+    """The user's own memberships, with their organizations, by organization name."""
+    return (
+        Membership.all_orgs.filter(user_id=user.pk)
+        .select_related("organization")
+        .order_by("organization__name")
+    )
+
+
 def organization_list_for_user(*, user: User) -> QuerySet[Organization]:
     """The organizations a user belongs to, by name."""
     return Organization.objects.filter(memberships_via_user(user)).order_by("name")

@@ -223,13 +223,42 @@ def invitation_get_pending(*, token: str) -> Invitation:
     return invitation
 
 
+class InvitationNotForYou(PermissionDenied):
+    """The invitation is valid, but not for this account: another address, or one not yet confirmed."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason  # "other_email" or "unconfirmed"
+        super().__init__(message)
+
+
+def invitation_check_recipient(*, user: User, invitation: Invitation) -> None:
+    """Only the person who reads the invited inbox may accept: the same address, confirmed."""
+    if user.email.lower() != invitation.email.lower():
+        raise InvitationNotForYou(
+            "other_email",
+            _("This invitation was sent to %(invited)s. Sign in with that address to accept it.")
+            % {"invited": invitation.email},
+        )
+    if not user.email_verified:
+        raise InvitationNotForYou(
+            "unconfirmed",
+            _("Confirm your email address %(email)s first: follow the link we emailed you.")
+            % {"email": user.email},
+        )
+
+
 @transaction.atomic
 def invitation_accept(*, user: User, token: str, ip: str | None = None, user_agent: str = "") -> Membership:
-    """Join the inviting organization with the invited role; the link then stops working."""
+    """Join the inviting organization with the invited role; the link then stops working.
+
+    The link alone is not enough: it may have been read by someone else (a log, a forwarded email);
+    only the account whose confirmed address it was sent to may use it.
+    """
     invitation = invitation_get_pending(token=token)
     invitation = Invitation.all_orgs.select_for_update().select_related("organization").get(pk=invitation.pk)
     if not invitation.is_pending:
         raise InvitationInvalid.for_invitation(invitation)
+    invitation_check_recipient(user=user, invitation=invitation)
     org = invitation.organization
     membership = _membership_of(org, user)
     already_member = membership is not None

@@ -26,16 +26,38 @@ class SignupForm(auth_forms.BaseUserCreationForm):
         self.fields["name"].widget.attrs.update(autocomplete="name")
 
     def clean_email(self) -> str:
-        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this email already exists. Sign in instead."))
-        return email
+        return User.objects.normalize_email(self.cleaned_data["email"]).lower()
+
+    def validate_unique(self) -> None:
+        # Whether the address has an account is not this form's to say (user_sign_up answers alike).
+        pass
 
 
 def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
     """The account a sign-in attempt is for, as django-axes counts failures: the email, lower-cased."""
     source = credentials if credentials is not None else request.POST
     return str(source.get("username") or "").strip().lower()
+
+
+class RevokeKeysMixin(forms.Form):
+    """The offer, when a password changes, to revoke the person's API keys too (OAuth apps always are)."""
+
+    revoke_api_keys = forms.BooleanField(
+        label=_("Also revoke my API keys"),
+        required=False,
+        help_text=_(
+            "Every app you connected with OAuth is disconnected either way. Tick this if a key may have "
+            "been exposed with your password: every API key you created stops working at once."
+        ),
+    )
+
+
+class PasswordChangeForm(RevokeKeysMixin, auth_forms.PasswordChangeForm):
+    pass
+
+
+class SetPasswordForm(RevokeKeysMixin, auth_forms.SetPasswordForm):
+    pass
 
 
 class LoginForm(auth_forms.AuthenticationForm):

@@ -39,6 +39,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Set when the person followed the confirmation link sent to `email`: proof they read that inbox,
+    # which accepting an invitation to that address requires.
+    email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -56,6 +59,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def clean(self) -> None:
         super().clean()

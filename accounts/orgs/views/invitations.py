@@ -28,7 +28,9 @@ from accounts.orgs.selectors import (
 )
 from accounts.orgs.services import (
     InvitationInvalid,
+    InvitationNotForYou,
     invitation_accept,
+    invitation_check_recipient,
     invitation_get_pending,
 )
 from accounts.orgs.views.organizations import LAST_ORG_SESSION_KEY
@@ -63,7 +65,7 @@ class InvitationLinkView(View):
 
 @method_decorator(never_cache, name="dispatch")
 class InvitationAcceptView(TemplateView):
-    """The invitation opened from its link: anyone holding it may join, signed in as anyone."""
+    """The invitation opened from its link: its addressee, signed in with that confirmed address, may join."""
 
     template_name = "accounts/orgs/invitation_accept.html"
     invitation: Invitation
@@ -88,14 +90,19 @@ class InvitationAcceptView(TemplateView):
         context: dict[str, Any] = {
             "invitation": invitation,
             "organization": invitation.organization,
-            "login_url": reverse("accounts:login") + "?" + urlencode({"next": here}),
+            "login_url": reverse("accounts:login")
+            + "?"
+            + urlencode({"email": invitation.email, "next": here}),
             "signup_url": reverse("accounts:signup")
             + "?"
             + urlencode({"email": invitation.email, "next": here}),
         }
         if isinstance(user, User):  # signed in
-            context["email_matches"] = user.email.lower() == invitation.email.lower()
             context["membership"] = self._membership(user)
+            try:
+                invitation_check_recipient(user=user, invitation=invitation)
+            except InvitationNotForYou as refusal:
+                context["refusal"] = refusal
         return super().get_context_data(**context, **kwargs)
 
     def _membership(self, user: User) -> Membership | None:
@@ -117,6 +124,8 @@ class InvitationAcceptView(TemplateView):
         except InvitationInvalid as invalid:
             request.session.pop(INVITATION_SESSION_KEY, None)
             return _invalid_invitation(request, invalid)
+        except InvitationNotForYou:
+            return self.render_to_response(self.get_context_data(), status=403)  # it says why
         request.session.pop(INVITATION_SESSION_KEY, None)
         org = self.invitation.organization
         request.session[LAST_ORG_SESSION_KEY] = org.slug

@@ -11,10 +11,11 @@ from django.utils import timezone
 from accounts.audit.models import AuditAction
 from accounts.core.permissions import Permission, Role
 from accounts.core.principal import Channel, MissingPermission
-from accounts.models import AuditEvent, Invitation, Membership, Organization
+from accounts.models import AuditEvent, Invitation, Membership, Organization, User
 from accounts.orgs.selectors import invitation_get, invitation_list_pending, member_list
 from accounts.orgs.services import (
     InvitationInvalid,
+    InvitationNotForYou,
     invitation_accept,
     invitation_get_pending,
     invitation_revoke,
@@ -253,20 +254,30 @@ def test_invitation_accept_joins_with_the_invited_role_once(org: Organization, o
     assert Membership.objects.for_org(org).count() == 2
 
 
-def test_invitation_link_is_a_bearer_secret_any_account_may_accept(
-    org: Organization, owner_principal
-) -> None:
+def test_only_the_invited_address_confirmed_may_accept(org: Organization, owner_principal) -> None:
     link = member_invite(principal=owner_principal, email="invited@example.com", role=Role.MEMBER).link
     other = UserFactory(email="someone-else@example.com")
-    membership = invitation_accept(user=other, token=token_of(link))
-    assert membership.user == other
+    unconfirmed = UserFactory(email="Invited@Example.com".lower(), email_verified_at=None)
+    for user, reason in ((other, "other_email"), (unconfirmed, "unconfirmed")):
+        with pytest.raises(InvitationNotForYou) as refusal:
+            invitation_accept(user=user, token=token_of(link))
+        assert refusal.value.reason == reason
+    assert Membership.objects.for_org(org).count() == 1
+    Invitation.objects.for_org(org).get(email="invited@example.com")  # still pending
+    User.objects.filter(pk=unconfirmed.pk).update(email_verified_at=timezone.now())
+    unconfirmed.refresh_from_db()
+    membership = invitation_accept(user=unconfirmed, token=token_of(link))
+    assert membership.user == unconfirmed
     assert events(org, AuditAction.MEMBER_JOINED)[0].data["invited_email"] == "invited@example.com"
 
 
 def test_invitation_accept_by_existing_member_keeps_their_role(
     org: Organization, owner_principal, member_membership
 ) -> None:
+    # Invited, then joined some other way before following the link.
     link = member_invite(principal=owner_principal, email="someone@example.com", role=Role.ADMIN).link
+    User.objects.filter(pk=member_membership.user.pk).update(email="someone@example.com")
+    member_membership.user.refresh_from_db()
     membership = invitation_accept(user=member_membership.user, token=token_of(link))
     assert (membership.pk, membership.role) == (member_membership.pk, Role.MEMBER)
     assert events(org, AuditAction.MEMBER_JOINED)[0].data["already_member"] is True
@@ -474,6 +485,6 @@ def test_invitation_list_pending_hides_used_revoked_expired_and_other_orgs(
     ).invitation
     Invitation.objects.for_org(org).filter(pk=expired.pk).update(expires_at=timezone.now())
     link = member_invite(principal=owner_principal, email="used@example.com", role=Role.MEMBER).link
-    invitation_accept(user=UserFactory(), token=token_of(link))
+    invitation_accept(user=UserFactory(email="used@example.com"), token=token_of(link))
     member_invite(principal=other_owner_principal, email="elsewhere@example.com", role=Role.MEMBER)
     assert list(invitation_list_pending(principal=owner_principal)) == [pending]

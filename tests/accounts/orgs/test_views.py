@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -519,6 +522,12 @@ def accept_url(token: str) -> str:
 ACCEPT_PAGE = "/invitations/accept/"
 
 
+def confirmation_link(body: str) -> str:
+    """The path of the email confirmation link in a sent email's text."""
+    [link] = re.findall(r"https?://\S+/account/confirm-email/\S+/", body)
+    return urlsplit(link).path
+
+
 def open_link(client: Client, token: str):
     """Open the emailed link: the token goes into the session and the browser to a token-free page."""
     response = client.get(accept_url(token))
@@ -547,29 +556,37 @@ def test_anonymous_sees_who_invited_them_and_ways_to_sign_in(
     assert response.status_code == 200
     assert "Join Acme" in html
     assert owner_principal.user.display_name in html
-    assert "/login/?next=%2Finvitations%2Faccept%2F" in html
+    assert "/login/?email=new%40example.com&amp;next=%2Finvitations%2Faccept%2F" in html
     assert "/signup/?email=new%40example.com&amp;next=%2Finvitations%2Faccept%2F" in html
     assert response["Cache-Control"].startswith("max-age=0")
 
 
 def test_signup_from_an_invitation_prefills_the_email_and_comes_back(
-    client: Client, org: Organization, owner_principal
+    client: Client, org: Organization, owner_principal, django_capture_on_commit_callbacks
 ) -> None:
     _, token = invite(owner_principal, email="new@example.com")
     open_link(client, token)
     signup = client.get(reverse("accounts:signup"), {"email": "new@example.com", "next": ACCEPT_PAGE})
     assert signup.context["form"].initial["email"] == "new@example.com"
-    response = client.post(
-        reverse("accounts:signup") + f"?next={ACCEPT_PAGE}",
-        {
-            "email": "new@example.com",
-            "name": "New",
-            "password1": "a-long-pass-phrase",
-            "password2": "a-long-pass-phrase",
-        },
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("accounts:signup") + f"?next={ACCEPT_PAGE}",
+            {
+                "email": "new@example.com",
+                "name": "New",
+                "password1": "a-long-pass-phrase",
+                "password2": "a-long-pass-phrase",
+            },
+        )
+    assert response["Location"] == reverse("accounts:signup_check_email")
+    # The confirmation link leads to sign-in, then back to the invitation, kept in the session.
+    confirm = client.get(confirmation_link(mail.outbox[-1].body))
+    confirmed = client.post(confirm["Location"])
+    assert confirmed["Location"] == "/login/?email=new%40example.com&next=%2Finvitations%2Faccept%2F"
+    signed_in = client.post(
+        confirmed["Location"], {"username": "new@example.com", "password": "a-long-pass-phrase"}
     )
-    assert response["Location"] == ACCEPT_PAGE
-    # Signing up kept the session, and with it the invitation.
+    assert signed_in["Location"] == ACCEPT_PAGE
     assert "Accept and join Acme" in client.get(ACCEPT_PAGE).content.decode()
 
 
@@ -611,15 +628,28 @@ def test_the_accept_page_without_a_link_opened_is_a_404(client: Client, org: Org
     assert Membership.objects.for_org(org).count() == 0
 
 
-def test_another_email_may_accept_but_is_told(client: Client, org: Organization, owner_principal) -> None:
+def test_another_email_is_told_and_may_not_accept(client: Client, org: Organization, owner_principal) -> None:
     _, token = invite(owner_principal, email="invited@example.com")
     user = UserFactory(email="other@example.com")
     login(client, user)
     html = open_link(client, token).content.decode()
     assert "This invitation was sent to <strong>invited@example.com</strong>" in html
     assert "you are signed in as <strong>other@example.com</strong>" in html
-    assert client.post(ACCEPT_PAGE).status_code == 302
-    assert Membership.objects.for_org(org).filter(user=user).exists()
+    assert "Accept and join" not in html
+    assert client.post(ACCEPT_PAGE).status_code == 403
+    assert not Membership.objects.for_org(org).filter(user=user).exists()
+
+
+def test_an_unconfirmed_address_is_asked_to_confirm_first(
+    client: Client, org: Organization, owner_principal
+) -> None:
+    _, token = invite(owner_principal, email="invited@example.com")
+    user = UserFactory(email="invited@example.com", email_verified_at=None)
+    login(client, user)
+    html = open_link(client, token).content.decode()
+    assert "Confirm your email address first" in html
+    assert client.post(ACCEPT_PAGE).status_code == 403
+    assert not Membership.objects.for_org(org).filter(user=user).exists()
 
 
 def test_existing_member_is_pointed_to_the_org(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import SESSION_KEY
@@ -20,21 +21,39 @@ def sign_in(client: Client, email: str, password: str) -> object:
     return client.post(reverse("accounts:login"), {"username": email, "password": password})
 
 
-def test_signup_creates_a_user_signs_them_in_and_asks_for_an_organization(client: Client) -> None:
-    response = client.post(
-        reverse("accounts:signup"),
-        {
-            "email": "New.Person@Example.com",
-            "name": "New Person",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
+def _signup(client: Client, email: str, next_url: str = "", **extra: str) -> object:
+    data = {"email": email, "name": "New Person", "password1": PASSWORD, "password2": PASSWORD, **extra}
+    return client.post(reverse("accounts:signup") + (f"?next={next_url}" if next_url else ""), data)
+
+
+def _link(body: str) -> str:
+    [link] = re.findall(r"https?://\S+/account/confirm-email/\S+/", body)
+    return urlsplit(link).path
+
+
+def test_signup_creates_an_unconfirmed_user_and_mails_a_confirmation_link(
+    client: Client, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _signup(client, "New.Person@Example.com")
     user = User.objects.get(email="new.person@example.com")
-    assert user.name == "New Person"
-    assert client.session[SESSION_KEY] == str(user.pk)
-    assert response["Location"] == reverse("accounts:home")
-    assert client.get(reverse("accounts:home"))["Location"] == reverse("accounts:org_create")
+    assert (user.name, user.email_verified) == ("New Person", False)
+    assert SESSION_KEY not in client.session  # not signed in until the address is confirmed
+    assert response["Location"] == reverse("accounts:signup_check_email")
+    assert "new.person@example.com" in client.get(response["Location"]).content.decode()
+    [email] = mail.outbox
+    assert email.to == ["new.person@example.com"]
+    # The link moves its token into the session, then a button confirms (a mail scanner's GET does not).
+    page = client.get(client.get(_link(email.body))["Location"])
+    assert "Confirm my address" in page.content.decode()
+    user.refresh_from_db()
+    assert not user.email_verified
+    confirmed = client.post(page.wsgi_request.path)
+    user.refresh_from_db()
+    assert user.email_verified
+    assert confirmed["Location"] == "/login/?email=new.person%40example.com"
+    assert client.post(page.wsgi_request.path).status_code == 400  # used up
+    assert sign_in(client, "new.person@example.com", PASSWORD)["Location"] == reverse("accounts:home")
 
 
 @pytest.mark.parametrize(
@@ -54,24 +73,38 @@ def test_signup_with_bad_input_shows_the_field_error_and_creates_nothing(
     assert not User.objects.exists()
 
 
-def test_signup_refuses_an_email_that_already_has_an_account_whatever_its_case(client: Client) -> None:
+def test_signup_answers_an_existing_address_like_a_new_one(
+    client: Client, django_capture_on_commit_callbacks
+) -> None:
     UserFactory(email="taken@example.com")
-    response = client.post(
-        reverse("accounts:signup"),
-        {"email": "TAKEN@example.com", "password1": PASSWORD, "password2": PASSWORD},
-    )
-    assert "already exists" in str(response.context["form"].errors["email"])
-    assert User.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = _signup(client, "TAKEN@example.com")
+        fresh = _signup(Client(), "fresh@example.com")
+    assert taken.status_code == fresh.status_code == 302
+    assert taken["Location"] == fresh["Location"] == reverse("accounts:signup_check_email")
+    assert User.objects.filter(email="taken@example.com").count() == 1
+    # The owner of the address is told (and how to sign in); nobody else learns anything.
+    told = next(m for m in mail.outbox if m.to == ["taken@example.com"])
+    assert "already has one" in told.body
+    assert "/password-reset/" in told.body
 
 
-def test_signup_returns_to_a_safe_next_url_only(client: Client) -> None:
-    data = {"email": "n@example.com", "password1": PASSWORD, "password2": PASSWORD}
-    response = client.post(reverse("accounts:signup") + "?next=https://evil.example/", data)
-    assert response["Location"] == reverse("accounts:home")
-    other = Client()
-    data["email"] = "m@example.com"
-    response = other.post(reverse("accounts:signup") + "?next=/organizations/new/", data)
-    assert response["Location"] == "/organizations/new/"
+def test_signup_returns_to_a_safe_next_url_only_after_confirming(
+    client: Client, django_capture_on_commit_callbacks
+) -> None:
+    for email, next_url, expected in (
+        ("n@example.com", "https://evil.example/", "/login/?email=n%40example.com"),
+        (
+            "m@example.com",
+            "/organizations/new/",
+            "/login/?email=m%40example.com&next=%2Forganizations%2Fnew%2F",
+        ),
+    ):
+        browser = Client()
+        with django_capture_on_commit_callbacks(execute=True):
+            _signup(browser, email, next_url)
+        page = browser.get(_link(mail.outbox[-1].body))["Location"]
+        assert browser.post(page)["Location"] == expected
 
 
 def test_sign_in_with_email_and_password_lands_in_the_users_organization(client: Client) -> None:
