@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Last, so that a locked-out sign-in is answered before any view runs.
     "axes.middleware.AxesMiddleware",
 ]
@@ -145,6 +148,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# Failed sign-ins from one address, whatever the account (password spraying): then it waits.
+LOGIN_FAILURE_IP_RATE = env.str("LOGIN_FAILURE_IP_RATE", default="30/h")
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
@@ -195,6 +200,21 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# Every script, style, image and font is our own (no CDN, no inline script): a page can run nothing
+# else. No form-action: the consent page's Allow ends in a redirect to the app's own URI.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if env.bool("SECURE_PROXY", default=False):
@@ -263,6 +283,8 @@ OAUTH2_PROVIDER = {
     "OIDC_ISS_ENDPOINT": PUBLIC_URL,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    # RFC 7592 registration access tokens (managing a dynamic registration): DOT's default is never.
+    "DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_DCR_TOKEN_SECONDS", default=30 * 24 * 3600),
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ROTATE_REFRESH_TOKEN": True,
     # DOT's own grace period must stay 0 with hashed storage (oauth2_provider.E001); the retry

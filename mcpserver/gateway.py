@@ -71,6 +71,28 @@ async def _error(
     await send({"type": "http.response.body", "body": payload})
 
 
+def https_redirect(scope: Scope) -> str | None:
+    """Where to send a plain-HTTP request when SECURE_SSL_REDIRECT is on, as Django's views are sent."""
+    if not settings.SECURE_SSL_REDIRECT or scope.get("scheme") == "https":
+        return None
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    proxy = settings.SECURE_PROXY_SSL_HEADER  # ("HTTP_X_FORWARDED_PROTO", "https") behind a TLS proxy
+    if proxy:
+        header = proxy[0].removeprefix("HTTP_").replace("_", "-").lower()
+        if headers.get(header, "").split(",")[0].strip() == proxy[1]:
+            return None
+    host = settings.SECURE_SSL_HOST or headers.get("host", "")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"https://{host}{scope['path']}" + (f"?{query}" if query else "")
+
+
+async def _redirect(send: Send, location: str) -> None:
+    # 308, not Django's 301: it keeps the method, so a client's POST is not turned into a GET.
+    headers = [(b"location", location.encode("latin-1")), (b"content-length", b"0")]
+    await send({"type": "http.response.start", "status": 308, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -141,6 +163,8 @@ class McpGateway:
             finally:
                 await self.sealer.stop()  # no-op if the send hook below already did it
                 close_pool()
+        elif (location := https_redirect(scope)) is not None:
+            await _redirect(send, location)
         elif scope["path"] != MCP_PATH:
             await self.prm_app(scope, receive, send)
         else:

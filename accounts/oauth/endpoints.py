@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
@@ -40,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 
 SCOPE_NAMES = frozenset(SCOPE_ORDER)
+# The consent form carries the validated authorization request, signed: what a POST may grant.
+CONSENT_SALT = "accounts.oauth.consent"
+CONSENT_MAX_AGE = 30 * 60
 # The grants the token endpoint serves (GatehouseServer); registration refuses the others.
 GRANT_TYPES = ("authorization_code", "refresh_token")
 
@@ -90,20 +94,11 @@ def requesting_client_id(request: HttpRequest) -> str:
     return client_id
 
 
-def _no_framing(response: HttpResponse) -> HttpResponse:
-    # XFrameOptionsMiddleware sends DENY everywhere; CSP says the same to browsers that prefer it.
-    response["Content-Security-Policy"] = "frame-ancestors 'none'"
-    return response
-
-
 class ConsentView(AuthorizationView):
     """GET shows the consent page (or refuses the request); POST allows or denies, with CSRF."""
 
     template_name = "oauth2_provider/authorize.html"
     form_class = ConsentForm
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return _no_framing(super().dispatch(request, *args, **kwargs))
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
@@ -116,11 +111,19 @@ class ConsentView(AuthorizationView):
         return kwargs
 
     def requested_scopes(self) -> list[str]:
-        if self.request.method == "POST":
-            scopes = self.request.POST.get("scope", "").split()
-        else:
-            scopes = self.oauth2_data.get("scopes", [])
-        return [s for s in scopes if s in SCOPE_NAMES]
+        return [s for s in self.oauth2_data.get("scopes", []) if s in SCOPE_NAMES]
+
+    def signed_request(self) -> dict[str, Any] | None:
+        """The authorization request as the GET validated it, from the form's signed field; None if
+        it is missing, forged or older than CONSENT_MAX_AGE. The page's other hidden fields are
+        only what DOT's form needs to render: a POST never trusts them."""
+        try:
+            data = signing.loads(
+                self.request.POST.get("authorization", ""), salt=CONSENT_SALT, max_age=CONSENT_MAX_AGE
+            )
+        except signing.BadSignature:  # SignatureExpired included
+            return None
+        return data if isinstance(data, dict) else None
 
     def _error(self, error: str, description: str, credentials: dict[str, Any]) -> OAuthToolkitError:
         return OAuthToolkitError(
@@ -160,12 +163,14 @@ class ConsentView(AuthorizationView):
             "code_challenge_method": credentials.get("code_challenge_method"),
             "resource": " ".join(resources) or settings.MCP_RESOURCE_URL,
         }
+        self.oauth2_data["authorization"] = signing.dumps(self.oauth2_data, salt=CONSENT_SALT, compress=True)
         return self.render_consent(self.get_form(), application, redirect_uri=credentials["redirect_uri"])
 
     def get_initial(self) -> dict[str, Any]:
         initial = super().get_initial()
         initial["scope"] = " ".join(self.oauth2_data.get("scopes", []))
         initial["resource"] = self.oauth2_data.get("resource")
+        initial["authorization"] = self.oauth2_data.get("authorization")
         return initial
 
     def render_consent(
@@ -190,17 +195,27 @@ class ConsentView(AuthorizationView):
         return self.render_to_response(context, status=status)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form = self.get_form()
-        application = OAuthApplication.objects.filter(client_id=request.POST.get("client_id", "")).first()
-        redirect_uri = request.POST.get("redirect_uri", "")
-        if application is None or not application.redirect_uri_allowed(redirect_uri):
-            # A tampered form: never redirect anywhere the app did not register.
+        signed = self.signed_request()
+        application = (
+            OAuthApplication.objects.filter(client_id=signed["client_id"]).first()
+            if signed is not None
+            else None
+        )
+        if (
+            signed is None
+            or application is None
+            or not application.redirect_uri_allowed(signed["redirect_uri"])
+        ):
+            # A forged or stale form: never redirect anywhere, nor grant anything, on its word.
             return self.render_to_response({"error": {"error": "invalid_request"}}, status=400)
+        self.oauth2_data = signed
+        form = self.get_form()
+        redirect_uri = signed["redirect_uri"]
         credentials: dict[str, Any] = {
             "client_id": application.client_id,
             "redirect_uri": redirect_uri,
-            "response_type": request.POST.get("response_type", "code"),
-            "state": request.POST.get("state") or None,
+            "response_type": signed["response_type"],
+            "state": signed.get("state") or None,
         }
         if "allow" not in request.POST:
             return self.deny(application, credentials)
@@ -218,9 +233,9 @@ class ConsentView(AuthorizationView):
             add_service_errors(form, error)
             return self.render_consent(form, application, redirect_uri=redirect_uri)
         for key in ("code_challenge", "code_challenge_method"):
-            if form.cleaned_data.get(key):
-                credentials[key] = form.cleaned_data[key]
-        credentials["resource"] = (form.cleaned_data.get("resource") or settings.MCP_RESOURCE_URL).split()
+            if signed.get(key):
+                credentials[key] = signed[key]
+        credentials["resource"] = (signed.get("resource") or settings.MCP_RESOURCE_URL).split()
         credentials["organization_id"] = choice.organization.pk
         credentials["project_id"] = choice.project.pk if choice.project else None
         try:

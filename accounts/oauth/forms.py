@@ -29,6 +29,8 @@ class ConsentForm(AllowForm):
     scopes = forms.MultipleChoiceField(
         label=_("Permissions"), required=False, widget=forms.CheckboxSelectMultiple
     )
+    # The authorization request the page was shown for, signed (accounts/oauth/endpoints.py).
+    authorization = forms.CharField(widget=forms.HiddenInput)
 
     def __init__(
         self,

@@ -149,9 +149,22 @@ class EmailConfirmResendView(LoginRequiredMixin, View):
 
 
 class LoginView(auth_views.LoginView):
+    """Sign in. django-axes locks an account out (per address and network) after repeated failures;
+    failures across many accounts from one network (password spraying) pause that network too."""
+
     template_name = "accounts/login.html"
     form_class = LoginForm
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if hit(request, group="login-failures", key="ip", rate=settings.LOGIN_FAILURE_IP_RATE, count=False):
+            return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        if self.request.method == "POST":
+            hit(self.request, group="login-failures", key="ip", rate=settings.LOGIN_FAILURE_IP_RATE)
+        return super().form_invalid(form)
 
     def get_initial(self) -> dict[str, Any]:
         return {**super().get_initial(), "username": self.request.GET.get("email", "")}

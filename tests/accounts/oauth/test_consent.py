@@ -121,7 +121,7 @@ def test_consent_page_shows_app_account_scopes_and_cannot_be_framed(
 
     assert response.status_code == 200
     assert response["X-Frame-Options"] == "DENY"
-    assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
     html = response.content.decode()
     assert "Test MCP client" in html
     assert owner.email in html
@@ -318,12 +318,18 @@ def test_a_tampered_redirect_uri_on_post_is_not_followed(
     page = browser.get("/oauth/authorize/", start(app).params())
     form = page.context["form"]
     data = {name: form[name].value() or "" for name in form.fields if form.fields[name].widget.is_hidden}
-    data.update(redirect_uri="https://evil.example/cb", organization=org.slug)
+    data.update(redirect_uri="https://evil.example/cb", organization=org.slug, allow="1")
+    data["scopes"] = form["scopes"].value()
 
     response = browser.post("/oauth/authorize/", data)
 
-    assert response.status_code == 400
-    assert not OAuthGrant.objects.exists()
+    # The page's hidden fields are not trusted: the signed request's redirect URI is the one used.
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT + "?")
+    assert "evil.example" not in response["Location"]
+    # And the signed request itself cannot be edited.
+    data["authorization"] = data["authorization"][:-2] + "xx"
+    assert browser.post("/oauth/authorize/", data).status_code == 400
 
 
 def test_consent_post_requires_csrf(app: OAuthApplication, owner: User, org: Organization) -> None:
