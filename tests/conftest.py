@@ -19,7 +19,7 @@ from tests.support.live import live_server_url  # noqa: F401 - the shared live-s
 from tests.support.oauth import register
 
 # The MCP servers and tenants (mcp_url, acme, globex...), for tests of any folder.
-pytest_plugins = ["tests.support.mcp_fixtures"]
+pytest_plugins = ["tests.support.mcp_fixtures", "tests.support.secret_detector"]
 
 
 @pytest.fixture(autouse=True)
