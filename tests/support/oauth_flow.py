@@ -126,6 +126,19 @@ def consent(
     scopes: list[str] | None = None,
 ) -> dict[str, str]:
     """Open the consent page as the signed-in person, allow it for `org_slug`; the redirect's parameters."""
+    location = consent_redirect(client, authorize_url, org_slug=org_slug, project=project, scopes=scopes)
+    return _query(location)
+
+
+def consent_redirect(
+    client: httpx2.Client,
+    authorize_url: str,
+    *,
+    org_slug: str,
+    project: str = "",
+    scopes: list[str] | None = None,
+) -> str:
+    """`consent`, returning where Allow sends the browser: the app's redirect URI with code, state, iss."""
     page = client.get(authorize_url)
     if page.status_code != 200:
         raise AssertionError(f"consent page: {page.status_code} {page.headers.get('location', '')}")
@@ -134,7 +147,9 @@ def consent(
         data=_consent_form(page.text, org_slug=org_slug, project=project, scopes=scopes),
         headers={"Referer": authorize_url},
     )
-    return _redirect_params(response)
+    if response.status_code != 302:
+        raise AssertionError(f"consent was not accepted: {response.status_code}")
+    return str(response.headers["location"])
 
 
 async def aconsent(
@@ -160,8 +175,11 @@ async def aconsent(
 def _redirect_params(response: Any) -> dict[str, str]:
     if response.status_code != 302:
         raise AssertionError(f"consent was not accepted: {response.status_code}")
-    query = parse_qs(urlsplit(response.headers["location"]).query)
-    return {key: values[0] for key, values in query.items()}
+    return _query(response.headers["location"])
+
+
+def _query(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 def run_oauth_flow(
