@@ -167,6 +167,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+if env.str("EMAIL_FILE_PATH", default=""):
+    # For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend: one file per message, here.
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Gatehouse <no-reply@gatehouse.local>")
 
 # Security headers. Behind a TLS-terminating proxy set SECURE_PROXY=1 so request.is_secure() is right.
