@@ -31,10 +31,9 @@ from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 from playwright.sync_api import Page, expect
 
 from accounts.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.accounts.oauth.test_sdk_e2e import MemoryStorage
 from tests.browser.steps import account_menu, sign_in
 from tests.support.callback import LoopbackCallback
-from tests.support.oauth_flow import pkce_pair
+from tests.support.oauth_flow import MemoryStorage, pkce_pair
 
 pytestmark = pytest.mark.browser
 
@@ -53,14 +52,10 @@ class App:
     name: str
     mcp_url: str
     callback: LoopbackCallback
-    authorize_urls: queue.Queue[str] = field(default_factory=queue.Queue)
-    connected = threading.Event()  # replaced per instance in __post_init__
-    disconnected = threading.Event()
+    authorize_urls: queue.Queue[str] = field(default_factory=queue.Queue)  # "open the browser here"
+    connected: threading.Event = field(default_factory=threading.Event)  # the first tool calls are done
+    disconnected: threading.Event = field(default_factory=threading.Event)  # set by the browser side
     responses: list[tuple[str, str, int]] = field(default_factory=list)  # method, path, status
-
-    def __post_init__(self) -> None:
-        self.connected = threading.Event()
-        self.disconnected = threading.Event()
 
     async def run(self) -> dict[str, Any]:
         storage = MemoryStorage()

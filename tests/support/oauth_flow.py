@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx2
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:33418/callback"
 
@@ -57,6 +58,28 @@ class _FormParser(HTMLParser):
             self.inside = False
         elif tag == "select":
             self._select = None
+
+
+class MemoryStorage:
+    """The MCP SDK's TokenStorage protocol (for OAuthClientProvider), in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client_info: OAuthClientInformationFull | None = None
+        self.history: list[OAuthToken] = []
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+        self.history.append(tokens)
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client_info
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client_info = client_info
 
 
 def form_fields(html: str, form_id: str | None = None) -> list[tuple[str, str]]:

@@ -19,39 +19,12 @@ import httpx2
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import (
-    AuthorizationCodeResult,
-    OAuthClientInformationFull,
-    OAuthClientMetadata,
-    OAuthToken,
-)
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from accounts.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.support.oauth_flow import aconsent, asign_in
+from tests.support.oauth_flow import MemoryStorage, aconsent, asign_in
 
 REDIRECT_URI = "http://127.0.0.1:33419/callback"
-
-
-class MemoryStorage:
-    """The SDK's TokenStorage protocol, in memory."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-        self.history: list[OAuthToken] = []
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-        self.history.append(tokens)
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
 
 
 async def _flow(base_url: str) -> dict[str, Any]:
