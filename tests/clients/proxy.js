@@ -2,15 +2,17 @@
 // `Authorization: Bearer <key>` when the request has none, keeps every other header as sent (Host and
 // Origin too, so dns-rebinding-protection still tests Gatehouse), and streams bodies both ways.
 //
-//   node proxy.js <listen port, 0 = any free one> <Gatehouse port> <key>
+//   node proxy.js <listen port, 0 = any free one> <Gatehouse port> <key> [--until-stdin-closes]
 //
-// Prints `proxy listening on <port>` once it accepts connections; exits when stdin closes, so it
-// never outlives the test that started it.
+// Prints `proxy listening on <port>` once it accepts connections. With --until-stdin-closes (as the
+// tests start it) it exits when its stdin closes, so it never outlives the test that started it.
 const http = require('http');
 
-const [listen, target, key] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4]];
+const untilStdinCloses = process.argv.includes('--until-stdin-closes');
+const args = process.argv.slice(2).filter((arg) => arg !== '--until-stdin-closes');
+const [listen, target, key] = [Number(args[0]), Number(args[1]), args[2]];
 if (!Number.isInteger(listen) || !Number.isInteger(target) || !key) {
-  console.error('usage: node proxy.js <listen port> <target port> <key>');
+  console.error('usage: node proxy.js <listen port> <target port> <key> [--until-stdin-closes]');
   process.exit(2);
 }
 
@@ -34,5 +36,7 @@ const server = http.createServer((req, res) => {
 server.listen(listen, '127.0.0.1', () => {
   console.log(`proxy listening on ${server.address().port}`);
 });
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+if (untilStdinCloses) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}

@@ -41,7 +41,8 @@ SUITE_TIMEOUT = 180  # seconds; a whole run takes under 15 s on the CI machine
 @pytest.fixture(scope="module")
 def proxied_mcp_url(gatehouse: Gatehouse) -> Iterator[str]:
     """/mcp behind the header-adding proxy, on a free port."""
-    command: list[str | Path] = [node.NODE, node.PROXY, "0", str(gatehouse.port), gatehouse.api_key]
+    target, key = str(gatehouse.port), gatehouse.api_key
+    command: list[str | Path] = [node.NODE, node.PROXY, "0", target, key, "--until-stdin-closes"]
     with Background(command, cwd=node.CLIENTS) as proxy:
         port = proxy.wait_for(r"proxy listening on (\d+)", timeout=15).group(1)
         yield f"http://127.0.0.1:{port}/mcp"

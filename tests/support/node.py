@@ -41,9 +41,18 @@ def missing() -> str | None:
     return None
 
 
+# Desktop-session variables make xdg-open (how Node clients open a browser) use the desktop's opener
+# instead of $BROWSER, which is how the tests stand in for the person.
+DESKTOP = {"XDG_CURRENT_DESKTOP", "DESKTOP_SESSION", "KDE_FULL_SESSION", "GNOME_DESKTOP_SESSION_ID"}
+
+
 def node_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a Node client: a private HOME (clients keep registrations and tokens there),
-    no HTTP proxy (everything is on loopback), no colours in the output the tests read."""
-    env = {key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")}
+    no HTTP proxy (everything is on loopback), no desktop session, no colours in the output read."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.lower().endswith("_proxy") and key not in DESKTOP
+    }
     env.update(HOME=str(home), NO_COLOR="1", **extra)
     return env
