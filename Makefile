@@ -1,11 +1,12 @@
 # Two commands on a fresh machine with Python 3.11 and make:  `make run`  and  `make test`.
+# `make test-clients` also needs npm (any Node >= 20) and the npm registry.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev migrate seed clean
+.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +33,21 @@ seed: migrate
 run: seed
 	$(BIN)/python -m uvicorn config.asgi:application --host $(HOST) --port $(PORT)
 
-## Lint and type-check, then the whole test suite (SQLite unless DATABASE_URL says otherwise).
+## Lint and type-check, then the whole test suite (SQLite unless DATABASE_URL says otherwise), browser
+## journeys included; the real MCP clients have their own target, test-clients.
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not clients" $(PYTEST_ARGS)
+
+## Node 22 and the pinned MCP clients of tests/clients (npm registry; nothing global). A no-op when current.
+install-clients:
+	.ci/node.sh
+
+## The MCP conformance suite, the MCP Inspector and the TypeScript SDK against real Gatehouse servers.
+test-clients: install-dev install-clients
+	$(BIN)/python -m pytest -m clients $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -49,4 +59,4 @@ format: install-dev
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache tests/clients/node_modules

@@ -15,7 +15,7 @@ from accounts.core.principal import Principal
 from accounts.models import Membership, OAuthApplication, Organization, User
 from tests.factories import MembershipFactory, OrganizationFactory, principal_for
 from tests.support.apikeys import Clock
-from tests.support.live import live_server_url  # noqa: F401 - the shared live-server fixture
+from tests.support.live import live_mailbox, live_server_url  # noqa: F401 - the shared live server
 from tests.support.oauth import register
 
 # The MCP servers and tenants (mcp_url, acme, globex...), for tests of any folder.

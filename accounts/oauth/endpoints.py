@@ -13,7 +13,7 @@ import binascii
 import json
 import logging
 from typing import Any
-from urllib.parse import unquote_plus, urlencode
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core import signing
@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
@@ -268,6 +269,16 @@ class ConsentView(AuthorizationView):
         except OAuthToolkitError as error:
             return self.error_response(error, application)
         return self.render_to_response({"error": {"error": "access_denied"}}, status=400)  # pragma: no cover
+
+    def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
+        """Every answer this view sends back to the client names the issuer (RFC 9207 §2): DOT adds
+        `iss` to a granted code, but not to an error such as a denial."""
+        parts = urlsplit(redirect_to)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if parts.scheme and not parts.fragment and all(name != "iss" for name, _value in query):
+            issuer = oauth2_settings.oauth2_authorization_server_issuer(self.request)
+            redirect_to = urlunsplit(parts._replace(query=urlencode([*query, ("iss", issuer)])))
+        return super().redirect(redirect_to, application)
 
     # DOT's AuthorizationView already adds `application` to OAuthLibMixin.error_response's signature.
     def error_response(  # type: ignore[override]

@@ -11,6 +11,7 @@ import pytest
 
 from apikeys import keys
 from tests.support import secret_detector
+from tests.support.servers import SERVER_LOGS
 
 
 def test_the_detector_finds_each_kind_of_secret() -> None:
@@ -25,10 +26,18 @@ def test_the_detector_finds_each_kind_of_secret() -> None:
     assert secret_detector.leaks("GET /x?k=sk-[REDACTED] /invitations/[REDACTED]/") == []
 
 
+def test_the_detector_lets_an_oauth_state_through() -> None:
+    state = "Yq3x_8kPj-2mN5vR7tY9wA1bC4dE6fG0hI2jK3lM5nO"
+    secret_detector.record(state)
+
+    assert secret_detector.leaks(f"GET /oauth/authorize/?client_id=c&state={state}") == []
+    assert len(secret_detector.leaks(f"GET /oauth/authorize/?client_id={state}&state=other")) == 1
+
+
 @pytest.mark.runs_last
 def test_no_secret_reached_the_logs_of_the_whole_suite() -> None:
     lines = list(secret_detector.captured)
-    for path in secret_detector.server_logs:
+    for path in SERVER_LOGS:
         if path.exists():
             lines += path.read_text(errors="replace").splitlines()
     assert len(lines) > 100, "the detector saw almost no log lines: is it still attached?"

@@ -3,8 +3,9 @@
 Two flavours:
 
 - `live_server_url` (session fixture, re-exported by tests/conftest.py): `make run` in miniature, in
-  a subprocess (tests/servers.py): its own temp SQLite file, `migrate` + `seed_demo`, uvicorn. For
-  journeys that only need the demo data (browser tests, the OAuth flow with the demo user).
+  a subprocess (tests/servers.py): its own temp SQLite file, `migrate` + `seed_demo`, uvicorn, and
+  mail written to files in `live_mailbox`. For journeys that only need the demo data (browser tests,
+  the OAuth flow with the demo user).
 - `serve_in_thread(app)`: uvicorn in a thread of the test process, serving an app built by
   `config.asgi.build_application()`, so it uses pytest-django's test database: tests create data
   with factories and check rows directly (use `transactional_db`, the server's threads cannot see a
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -74,10 +76,22 @@ def serve_in_thread(app: object, *, lifespan: str = "on", access_log: bool = Fal
 
 
 @pytest.fixture(scope="session")
-def live_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_mailbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where `live_server_url` writes the mail it sends (invitations, links to confirm): a file each."""
+    return tmp_path_factory.mktemp("mailbox")
+
+
+@pytest.fixture(scope="session")
+def live_server_url(tmp_path_factory: pytest.TempPathFactory, live_mailbox: Path) -> Iterator[str]:
     """`make run` in miniature: migrate, seed_demo, then uvicorn serving config.asgi, in a subprocess."""
     port = free_port()
-    env = gatehouse_env(database=tmp_path_factory.mktemp("live") / "gatehouse.sqlite3", port=port, DEBUG="1")
+    env = gatehouse_env(
+        database=tmp_path_factory.mktemp("live") / "gatehouse.sqlite3",
+        port=port,
+        DEBUG="1",
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(live_mailbox),
+    )
     migrate_and_seed(env)
     with uvicorn_process("config.asgi:application", port=port, env=env) as url:
         yield url

@@ -14,11 +14,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx2
+from mcp.client.auth import OAuthClientProvider
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:33418/callback"
 
@@ -57,6 +65,53 @@ class _FormParser(HTMLParser):
             self.inside = False
         elif tag == "select":
             self._select = None
+
+
+class MemoryStorage:
+    """The MCP SDK's TokenStorage protocol (for OAuthClientProvider), in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client_info: OAuthClientInformationFull | None = None
+        self.history: list[OAuthToken] = []
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+        self.history.append(tokens)
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client_info
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client_info = client_info
+
+
+def public_client(
+    *,
+    mcp_url: str,
+    name: str,
+    redirect_uri: str,
+    storage: MemoryStorage,
+    redirect_handler: Callable[[str], Awaitable[None]],
+    callback_handler: Callable[[], Awaitable[AuthorizationCodeResult]],
+) -> OAuthClientProvider:
+    """The SDK's OAuth for a public client (PKCE, no secret) that registers itself, as desktop apps do."""
+    return OAuthClientProvider(
+        server_url=mcp_url,
+        client_metadata=OAuthClientMetadata(
+            client_name=name,
+            redirect_uris=[redirect_uri],  # type: ignore[list-item]
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            token_endpoint_auth_method="none",
+        ),
+        storage=storage,
+        redirect_handler=redirect_handler,
+        callback_handler=callback_handler,
+    )
 
 
 def form_fields(html: str, form_id: str | None = None) -> list[tuple[str, str]]:
@@ -126,6 +181,19 @@ def consent(
     scopes: list[str] | None = None,
 ) -> dict[str, str]:
     """Open the consent page as the signed-in person, allow it for `org_slug`; the redirect's parameters."""
+    location = consent_redirect(client, authorize_url, org_slug=org_slug, project=project, scopes=scopes)
+    return _query(location)
+
+
+def consent_redirect(
+    client: httpx2.Client,
+    authorize_url: str,
+    *,
+    org_slug: str,
+    project: str = "",
+    scopes: list[str] | None = None,
+) -> str:
+    """`consent`, returning where Allow sends the browser: the app's redirect URI with code, state, iss."""
     page = client.get(authorize_url)
     if page.status_code != 200:
         raise AssertionError(f"consent page: {page.status_code} {page.headers.get('location', '')}")
@@ -134,7 +202,9 @@ def consent(
         data=_consent_form(page.text, org_slug=org_slug, project=project, scopes=scopes),
         headers={"Referer": authorize_url},
     )
-    return _redirect_params(response)
+    if response.status_code != 302:
+        raise AssertionError(f"consent was not accepted: {response.status_code}")
+    return str(response.headers["location"])
 
 
 async def aconsent(
@@ -160,8 +230,11 @@ async def aconsent(
 def _redirect_params(response: Any) -> dict[str, str]:
     if response.status_code != 302:
         raise AssertionError(f"consent was not accepted: {response.status_code}")
-    query = parse_qs(urlsplit(response.headers["location"]).query)
-    return {key: values[0] for key, values in query.items()}
+    return _query(response.headers["location"])
+
+
+def _query(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
 def run_oauth_flow(

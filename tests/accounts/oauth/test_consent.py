@@ -312,6 +312,13 @@ def test_deny_redirects_with_access_denied_and_audits(
     ]
 
 
+def test_deny_names_the_issuer(browser: Client, app: OAuthApplication, org: Organization) -> None:
+    error = _error_of(consent(browser, start(app), org=org, allow=False))
+
+    assert error["error"] == "access_denied"
+    assert error.get("iss") == settings.PUBLIC_URL
+
+
 def test_a_tampered_redirect_uri_on_post_is_not_followed(
     browser: Client, app: OAuthApplication, org: Organization
 ) -> None:

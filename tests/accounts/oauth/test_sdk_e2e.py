@@ -17,41 +17,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 from mcp import Client
-from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import (
-    AuthorizationCodeResult,
-    OAuthClientInformationFull,
-    OAuthClientMetadata,
-    OAuthToken,
-)
+from mcp.shared.auth import AuthorizationCodeResult
 
 from accounts.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.support.oauth_flow import aconsent, asign_in
+from tests.support.oauth_flow import MemoryStorage, aconsent, asign_in, public_client
 
 REDIRECT_URI = "http://127.0.0.1:33419/callback"
-
-
-class MemoryStorage:
-    """The SDK's TokenStorage protocol, in memory."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-        self.history: list[OAuthToken] = []
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-        self.history.append(tokens)
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
 
 
 async def _flow(base_url: str) -> dict[str, Any]:
@@ -70,15 +42,10 @@ async def _flow(base_url: str) -> dict[str, Any]:
                 code=callback["code"], state=callback.get("state"), iss=callback.get("iss")
             )
 
-        provider = OAuthClientProvider(
-            server_url=f"{base_url}/mcp",
-            client_metadata=OAuthClientMetadata(
-                client_name="SDK e2e client",
-                redirect_uris=[REDIRECT_URI],
-                grant_types=["authorization_code", "refresh_token"],
-                response_types=["code"],
-                token_endpoint_auth_method="none",
-            ),
+        provider = public_client(
+            mcp_url=f"{base_url}/mcp",
+            name="SDK e2e client",
+            redirect_uri=REDIRECT_URI,
             storage=storage,
             redirect_handler=redirect_handler,
             callback_handler=callback_handler,
