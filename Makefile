@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev migrate seed clean
+.PHONY: run test lint format install install-dev migrate seed clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Gatehouse's MCP endpoint vs a bare mcp SDK server, with wrk (apt-get install wrk); BENCHMARKS.md.
+## ~16 minutes with the defaults; e.g. BENCH_ARGS="--db sqlite --targets whoami --rounds 3".
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -445,8 +445,17 @@ def machine() -> dict[str, Any]:
         for name in ("mcp", "uvicorn", "Django", "uvloop", "httptools", "psycopg", "pydantic", "starlette")
     }
     wrk_version = subprocess.run([wrk.wrk_binary(), "--version"], capture_output=True, text=True).stdout  # noqa: S603
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=5) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            postgres = row[0] if row else "?"
+    except Exception:  # no server: only SQLite can be benchmarked
+        postgres = "unavailable"
     return {
         "nproc": os.cpu_count(),
+        "postgresql": postgres,
         "cpu": model,
         "python": platform.python_version(),
         "kernel": platform.release(),
@@ -462,11 +471,13 @@ def table(report: dict[str, Any]) -> str:
     lines = [
         f"### {report['database']}",
         "",
-        "| target | conc | era | req/s | p50 ms | p99 ms | CPU ms/call | req/s vs bare | CPU vs bare |",
+        "| target | conc | era | req/s (min-max) | p50 ms | p99 ms | CPU ms/call | req/s vs bare "
+        "| CPU vs bare |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for t in targets:
-        ref = bare.get((t["tool"], t["era"], t["concurrency"]))
+        # The scale group has no reference of its own: its two counts are compared with each other.
+        ref = bare.get((t["tool"], t["era"], t["concurrency"])) if t["group"] != "scale" else None
         if t["system"] == "bare" or ref is None:
             ratio_rps = ratio_cpu = "1.00" if t["system"] == "bare" else ""
         else:
@@ -476,7 +487,8 @@ def table(report: dict[str, Any]) -> str:
         name = " ".join(filter(None, [t["tool"], who, t["label"]]))
         flag = f" ({t['errors']} errors)" if t["errors"] else ""
         lines.append(
-            f"| {name}{flag} | {t['concurrency']} | {t['era']} | {t['rps']:.0f} | {t['p50_ms']:.2f} | "
+            f"| {name}{flag} | {t['concurrency']} | {t['era']} | "
+            f"{t['rps']:.0f} ({t['rps_min']:.0f}-{t['rps_max']:.0f}) | {t['p50_ms']:.2f} | "
             f"{t['p99_ms']:.2f} | {t['cpu_ms_per_call']:.2f} | {ratio_rps} | {ratio_cpu} |"
         )
     scale = report.get("scale") or []
@@ -537,6 +549,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--scale-rounds", type=int, default=3, help="rounds of the scale group (default 3)")
     parser.add_argument("--json", type=Path, help="write every run and the captured SQL here")
+    parser.add_argument("--report", type=Path, help="print the tables of a saved --json file and exit")
     args = parser.parse_args(argv)
     unknown = set(args.targets) - {"whoami", "tools", "soak", "scale"}
     if unknown:
@@ -550,8 +563,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def print_report(result: dict[str, Any]) -> None:
+    m = result["machine"]
+    settings = result["settings"]
+    print(
+        f"\n{m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, mcp {m['mcp']}, uvicorn {m['uvicorn']}, "
+        f"Django {m['Django']}, uvloop {m['uvloop']}, httptools {m['httptools']}, {m['wrk']}; "
+        f"{settings['rounds']} rounds x {settings['duration_s']} s per target; medians; "
+        f"{result.get('wall_s', '?')} s wall\n"
+    )
+    for report in result["databases"]:
+        print(table(report) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.report:
+        print_report(json.loads(args.report.read_text()))
+        return
     wrk.wrk_binary()
     started = time.monotonic()
 
@@ -576,14 +605,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.json:  # after each database, so an interrupted run keeps what it measured
                 args.json.write_text(json.dumps(result, indent=1))
     result["wall_s"] = round(time.monotonic() - started)
-    m = result["machine"]
-    print(
-        f"\n{m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, mcp {m['mcp']}, uvicorn {m['uvicorn']}, "
-        f"Django {m['Django']}, uvloop {m['uvloop']}, httptools {m['httptools']}, {m['wrk']}; "
-        f"{args.rounds} rounds x {args.duration} s per target; medians; {result['wall_s']} s wall\n"
-    )
-    for report in result["databases"]:
-        print(table(report) + "\n")
+    print_report(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
 
