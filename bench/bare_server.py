@@ -33,7 +33,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
-from pydantic import BaseModel
+from pydantic import AnyHttpUrl, BaseModel
 
 from bench.replay import Database
 
@@ -83,7 +83,11 @@ server = MCPServer(
     "bare",
     log_level="WARNING",
     token_verifier=StaticTokenVerifier(),
-    auth=AuthSettings(issuer_url=BASE_URL, resource_server_url=RESOURCE, validate_token_resource=True),
+    auth=AuthSettings(
+        issuer_url=AnyHttpUrl(BASE_URL),
+        resource_server_url=AnyHttpUrl(RESOURCE),
+        validate_token_resource=True,
+    ),
 )
 
 

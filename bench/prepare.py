@@ -144,7 +144,7 @@ def insert_rows(model: type[Model], constant: dict[str, Any], rows: list[dict[st
             value = f.get_default()
         prepared[f.name] = f.get_db_prep_save(value, connection)
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quote(f.column or f.name) for f in fields)
     row_placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # COPY: the fastest way in for psycopg
@@ -323,7 +323,7 @@ class Recorder:
     @contextlib.contextmanager
     def recording(self) -> Iterator[None]:
         """Also note BEGIN (autocommit off), COMMIT and ROLLBACK, which do not go through execute()."""
-        wrapper = connection
+        wrapper: Any = connection  # private hooks of Django's DatabaseWrapper
         originals = (wrapper._set_autocommit, wrapper._commit, wrapper._rollback)
 
         def set_autocommit(autocommit: bool) -> None:
@@ -338,12 +338,12 @@ class Recorder:
             self.ops.append({"rollback": True})
             originals[2]()
 
-        wrapper._set_autocommit, wrapper._commit, wrapper._rollback = set_autocommit, commit, rollback  # type: ignore[method-assign]
+        wrapper._set_autocommit, wrapper._commit, wrapper._rollback = set_autocommit, commit, rollback
         try:
             with connection.execute_wrapper(self):
                 yield
         finally:
-            wrapper._set_autocommit, wrapper._commit, wrapper._rollback = originals  # type: ignore[method-assign]
+            wrapper._set_autocommit, wrapper._commit, wrapper._rollback = originals
 
 
 def call_tool(principal: Principal, name: str, arguments: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
@@ -354,6 +354,11 @@ def call_tool(principal: Principal, name: str, arguments: dict[str, Any]) -> tup
     return recorder.ops, result.model_dump(mode="json")
 
 
+def principal_of(token: str) -> Principal:
+    """The principal the MCP endpoint resolves for this bearer token."""
+    return resolve_bearer(token=token, channel=Channel.MCP, ip=CLIENT_IP, user_agent=USER_AGENT)
+
+
 def capture(sk_mirror: str, sk_writes_mirror: str, mirror_document: str) -> dict[str, Any]:
     """Each benchmarked tool's SQL, called twice as a mirror organization's principal.
 
@@ -361,9 +366,8 @@ def capture(sk_mirror: str, sk_writes_mirror: str, mirror_document: str) -> dict
     server renews it on every call, one new value per distinct old value, so a document's new public
     id is the same in its INSERT and in its audit event's `target_id`.
     """
-    resolve = {"token": "", "channel": Channel.MCP, "ip": CLIENT_IP, "user_agent": USER_AGENT}
-    reader = resolve_bearer(**{**resolve, "token": sk_mirror})  # first use also records last_used_at
-    writer = resolve_bearer(**{**resolve, "token": sk_writes_mirror})
+    reader = principal_of(sk_mirror)  # first use also records last_used_at
+    writer = principal_of(sk_writes_mirror)
     calls = {
         "list_projects": (reader, {}),
         "get_document": (reader, {"document": mirror_document}),
@@ -385,7 +389,7 @@ def capture(sk_mirror: str, sk_writes_mirror: str, mirror_document: str) -> dict
         recipes[name] = {"arguments": arguments, "ops": second, "result": result}
     recorder = Recorder()
     with recorder.recording():
-        resolve_bearer(**{**resolve, "token": sk_mirror})
+        principal_of(sk_mirror)
     return {"recipes": recipes, "auth_sql": [op["sql"] for op in recorder.ops if "sql" in op]}
 
 
