@@ -468,13 +468,13 @@ def machine() -> dict[str, Any]:
 def table(report: dict[str, Any]) -> str:
     targets = report.get("targets", []) + report.get("scale", [])
     bare = {(t["tool"], t["era"], t["concurrency"]): t for t in targets if t["system"] == "bare"}
-    lines = [
-        f"### {report['database']}",
-        "",
-        "| target | conc | era | req/s (min-max) | p50 ms | p99 ms | CPU ms/call | req/s vs bare "
-        "| CPU vs bare |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = [f"### {report['database']}", ""]
+    if targets:
+        lines += [
+            "| target | conc | era | req/s (min-max) | p50 ms | p99 ms | CPU ms/call | req/s vs bare "
+            "| CPU vs bare |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
     for t in targets:
         # The scale group has no reference of its own: its two counts are compared with each other.
         ref = bare.get((t["tool"], t["era"], t["concurrency"])) if t["group"] != "scale" else None
