@@ -49,7 +49,7 @@ format: install-dev
 	$(BIN)/ruff format .
 
 ## Gatehouse's MCP endpoint vs a bare mcp SDK server, with wrk (apt-get install wrk); BENCHMARKS.md.
-## ~16 minutes with the defaults; e.g. BENCH_ARGS="--db sqlite --targets whoami --rounds 3".
+## ~17 minutes with the defaults; e.g. BENCH_ARGS="--db sqlite --targets whoami --rounds 3".
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.run [--db sqlite|postgres|both] [--rounds 5] [--duration 3]
         [--targets whoami,tools,scale,soak] [--json out.json]
 
-The default (both databases; whoami, tools and scale; 5 rounds of 3 s) takes ~16 minutes on the
-2-core machine. The soak is not in the default: 100,000 calls at Gatehouse's ~90 req/s take ~20
+The default (both databases; whoami, tools and scale; 5 rounds of 3 s) takes ~17 minutes on the
+2-core machine. The soak is not in the default: 100,000 calls at Gatehouse's ~100 req/s take ~17
 minutes on their own (`--db sqlite --targets soak`).
 
 For each database (SQLite file, or a PostgreSQL 15 database `gatehouse_bench_*` created and dropped
@@ -234,6 +234,11 @@ class Target:
         if not isinstance(result, dict) or result.get("isError") or "structuredContent" not in result:
             raise RuntimeError(f"{self.name}: unexpected reply {json.dumps(reply)[:500]}")
         structured: dict[str, Any] = result["structuredContent"]
+        expected = {"sk": "api_key", "wat": "oauth"}.get(self.credential)
+        if self.tool == "whoami" and expected and structured.get("credential_kind") != expected:
+            raise RuntimeError(
+                f"{self.name}: acts as {structured.get('credential_kind')!r}, not {expected!r}"
+            )
         return structured
 
     def measure(self, seconds: int) -> dict[str, Any]:
