@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean
+.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Gatehouse's MCP endpoint vs a bare mcp SDK server, with wrk (apt-get install wrk); BENCHMARKS.md.
+## ~17 minutes with the defaults; e.g. BENCH_ARGS="--db sqlite --targets whoami --rounds 3".
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache tests/clients/node_modules
