@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 import schemathesis
+from django.contrib.admindocs.views import extract_views_from_urlpatterns
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import Client, override_settings
+from django.urls import get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -37,7 +41,7 @@ from tests.support.apikeys import make_key
 from tests.support.mcp import JSON, Tenant
 from tests.support.oauth import register
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "120"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -58,6 +62,10 @@ UNLIMITED = override_settings(
 )
 
 text = st.text(max_size=40)
+# What a human fuzzer tries first: NUL bytes (PostgreSQL refuses them in text), encoded ones, long
+# values, markup, numbers in string clothing.
+nasty = st.sampled_from(["\x00", "a\x00b", "%00", "A" * 5000, "<script>", "../..", "-1", "1e309", " "])
+text = text | nasty
 scalars = (
     st.none()
     | st.booleans()
@@ -119,8 +127,13 @@ messages = st.fixed_dictionaries(
     {"jsonrpc": st.just("2.0") | json_values, "method": st.sampled_from(METHODS) | text},
     optional={"id": st.integers() | text | st.none(), "params": params | json_values},
 )
+# Deep nesting: a parser's recursion limit, reached by a body of a few kilobytes.
+nested = st.integers(min_value=500, max_value=20_000).flatmap(
+    lambda depth: st.sampled_from(["[" * depth, '{"a":' * depth, "[" * depth + "]" * depth])
+)
 bodies = (
     messages.map(json.dumps)
+    | nested
     | json_values.map(json.dumps)
     | st.binary(max_size=300).map(lambda b: b.decode("latin-1"))
 )
@@ -169,19 +182,42 @@ OAUTH_PARAMETERS = [
     "allow",
     "authorization",
 ]
+# Every grant type a client might send, registered with IANA or not (RFC 8628, 7523, 8693, CIBA...).
+GRANT_TYPES = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "password",
+    "implicit",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:ietf:params:oauth:grant-type:saml2-bearer",
+    "urn:openid:params:grant-type:ciba",
+]
+oauth_values = text | st.sampled_from([*GRANT_TYPES, "code", "token", "S256", "plain", "none", ""])
 oauth_params = st.dictionaries(
-    st.sampled_from(OAUTH_PARAMETERS) | st.text(max_size=10),
-    text | st.sampled_from(["authorization_code", "refresh_token", "code", "S256", "plain", "none", ""]),
-    max_size=8,
+    st.sampled_from(OAUTH_PARAMETERS) | st.text(max_size=10), oauth_values, max_size=8
 )
-registrations = st.fixed_dictionaries(
+# A valid registration with one field spoiled (or dropped) reaches further than random bodies do.
+VALID_REGISTRATION: dict[str, Any] = {
+    "client_name": "Fuzz client",
+    "redirect_uris": ["http://127.0.0.1:9/cb"],
+    "grant_types": ["authorization_code", "refresh_token"],
+    "response_types": ["code"],
+    "token_endpoint_auth_method": "none",
+    "scope": "mcp:read",
+}
+spoiled_registrations = st.tuples(
+    st.sampled_from(sorted(VALID_REGISTRATION)),
+    json_values | st.lists(oauth_values, max_size=3) | st.just(...),
+).map(lambda spoil: {k: v for k, v in {**VALID_REGISTRATION, spoil[0]: spoil[1]}.items() if v is not ...})
+registrations = spoiled_registrations | st.fixed_dictionaries(
     {},
     optional={
         "client_name": json_values,
         "redirect_uris": st.lists(text | st.just("http://127.0.0.1:9/cb"), max_size=3) | json_values,
-        "grant_types": st.lists(
-            st.sampled_from(["authorization_code", "refresh_token", "implicit"]) | text, max_size=3
-        ),
+        "grant_types": st.lists(st.sampled_from(GRANT_TYPES) | text, max_size=3),
         "response_types": json_values,
         "token_endpoint_auth_method": st.sampled_from(["none", "client_secret_basic", "private_key_jwt"])
         | json_values,
@@ -192,19 +228,20 @@ registrations = st.fixed_dictionaries(
 
 @UNLIMITED
 @pytest.mark.django_db
-def test_oauth_endpoints_never_answer_5xx(owner_membership: Membership) -> None:
+@pytest.mark.parametrize("endpoint", ["authorize", "authorize-post", "token", "revoke", "introspect"])
+def test_oauth_endpoints_never_answer_5xx(endpoint: str, owner_membership: Membership) -> None:
     signed_in = Client()
     signed_in.force_login(owner_membership.user)
     client_id = register(Client()).json()["client_id"]
+    # Each parameter present half the time; the token endpoint always gets a grant type someone uses
+    # (made-up ones come through oauth_params).
+    required = {"grant_type": st.sampled_from(GRANT_TYPES)} if endpoint == "token" else {}
+    optional = {name: oauth_values for name in OAUTH_PARAMETERS if name not in required}
+    known = st.fixed_dictionaries(required, optional=optional)
 
     @FUZZ
-    @given(
-        params=oauth_params,
-        browser=st.booleans(),
-        endpoint=st.sampled_from(["authorize", "authorize-post", "token", "revoke", "introspect"]),
-        real_client=st.booleans(),
-    )
-    def fuzz(params: dict[str, str], browser: bool, endpoint: str, real_client: bool) -> None:
+    @given(params=known | oauth_params, browser=st.booleans(), real_client=st.booleans())
+    def fuzz(params: dict[str, str], browser: bool, real_client: bool) -> None:
         if real_client:
             params = {**params, "client_id": client_id}
         client = signed_in if browser else Client()
@@ -230,6 +267,47 @@ def test_registration_and_metadata_never_answer_5xx() -> None:
         assert response.status_code < 500, body
         for url in (f"/oauth/register/{path}/", f"/.well-known/oauth-authorization-server/{path}"):
             assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {path}").status_code < 500, url
+
+    fuzz()
+
+
+# Every route that takes a path parameter
+
+
+def _routes_with_parameters() -> list[str]:
+    """Each URL pattern with a `<...>` in it (the admin's aside), as Django's admindocs lists them."""
+    return sorted(
+        route.replace("^(?P<path>.*)$", "<path>")
+        for _view, route, _namespace, _name in extract_views_from_urlpatterns(get_resolver().url_patterns)
+        if "<" in route and not route.startswith("admin/")
+    )
+
+
+ROUTES = _routes_with_parameters()
+PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+path_values = nasty | st.text(min_size=1, max_size=20) | st.sampled_from(["doc_", "prj_", "1", "0", "-1"])
+
+
+@UNLIMITED
+@pytest.mark.django_db
+def test_every_route_with_a_parameter_never_answers_5xx(owner_membership: Membership) -> None:
+    """The organization in the path is the owner's, so each route reaches past its tenancy check."""
+    org_slug = owner_membership.organization.slug
+    key = make_key(owner_membership, scopes=None)[1]
+    signed_in = Client()
+    signed_in.force_login(owner_membership.user)
+    assert len(ROUTES) > 20
+
+    @FUZZ
+    @given(route=st.sampled_from(ROUTES), value=path_values, post=st.booleans())
+    def fuzz(route: str, value: str, post: bool) -> None:
+        def fill(match: re.Match[str]) -> str:
+            return org_slug if match.group(1) == "org_slug" else quote(value, safe="")
+
+        path = "/" + PARAMETER.sub(fill, route)
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if path.startswith("/api/") else {}
+        response = (signed_in.post if post else signed_in.get)(path, **headers)
+        assert response.status_code < 500, (path, post)
 
     fuzz()
 
