@@ -40,6 +40,7 @@ def gatehouse_env(*, database: Path, port: int, **settings: str) -> dict[str, st
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "AUDIT_CHECKPOINT_DIR": str(database.parent / "audit"),
+        "ACCESS_LOG": "1",  # whatever DEBUG says: the secret detector reads it
         **settings,
     }
     env.pop("REDIS_URL", None)
