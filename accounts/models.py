@@ -14,12 +14,13 @@ from accounts.oauth.models import (
     OAuthIDToken,
     OAuthRefreshToken,
 )
-from accounts.orgs.models import Invitation, Membership, Organization
+from accounts.orgs.models import CredentialGeneration, Invitation, Membership, Organization
 from accounts.users.models import User
 
 __all__ = [
     "AuditChainHead",
     "AuditEvent",
+    "CredentialGeneration",
     "Document",
     "Invitation",
     "Membership",

@@ -27,6 +27,25 @@ class Organization(models.Model):
         return self.name
 
 
+class CredentialGeneration(models.Model):
+    """A counter per organization that moves whenever what its credentials may do could have changed.
+
+    Database triggers (migrations accounts 0006 and apikeys 0002) bump it in the same transaction as
+    any such change, whoever makes it: a service, a `QuerySet.update()`, django-oauth-toolkit, the
+    admin, a SQL console. A worker that cached a credential's principal (accounts/core/credential_cache.py)
+    reads this one row per request and uses the cached principal only while the value is unchanged,
+    so a revocation takes effect on the next request on every worker and host. Only triggers write it.
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}@{self.value}"
+
+
 class Membership(OrgOwnedModel):
     """A user's role in one organization. The only way a person reaches an organization's data."""
 
