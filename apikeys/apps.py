@@ -10,8 +10,8 @@ class ApiKeysConfig(AppConfig):
         from accounts.core.bearer import register_bearer_resolver
         from accounts.core.credentials import register_credential_issuer
         from accounts.core.secrecy import API_KEY_PREFIX
-        from apikeys.resolver import principal_from_api_key
+        from apikeys.resolver import resolve_api_key
         from apikeys.services import PersonalApiKeys
 
-        register_bearer_resolver(API_KEY_PREFIX, principal_from_api_key)
+        register_bearer_resolver(API_KEY_PREFIX, resolve_api_key)
         register_credential_issuer("api_keys", PersonalApiKeys())

@@ -1,18 +1,19 @@
 """The bearer resolver for `sk-…` API keys (registered with accounts.core.bearer by apikeys/apps.py).
 
-`principal_from_api_key()` is plain synchronous Python with no HTTP framework in it. Every way a key
+`resolve_api_key()` is plain synchronous Python with no HTTP framework in it. Every way a key
 can be wrong raises the same `InvalidToken`, so a caller cannot tell an unknown key from a revoked
 or expired one.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
 from accounts.core.bearer import InvalidToken
 from accounts.core.client import clean_ip, clip_user_agent
+from accounts.core.credential_cache import Resolved
 from accounts.core.permissions import Role
 from accounts.core.principal import Channel, Credential, CredentialKind, Principal
 from accounts.users.models import User
@@ -24,7 +25,7 @@ from apikeys.services import record_key_use
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
-def principal_from_api_key(*, token: str, channel: Channel, ip: str | None, user_agent: str) -> Principal:
+def resolve_api_key(*, token: str, channel: Channel, ip: str | None, user_agent: str) -> Resolved:
     """Resolve an `sk-…` key to the principal it acts as; raises InvalidToken. One indexed query."""
     # Format and checksum first: a typo or a made-up key costs no database query.
     if not keys.has_valid_checksum(token):
@@ -39,16 +40,28 @@ def principal_from_api_key(*, token: str, channel: Channel, ip: str | None, user
     if not key.is_valid_at(now) or key.creator_role is None or not creator.is_active:  # type: ignore[attr-defined]
         raise InvalidToken
     ip = clean_ip(ip)
+
+    def record_use(*, when: float, ip: str | None) -> None:
+        moment = datetime.fromtimestamp(when, tz=UTC)
+        record_key_use(key=key, now=moment, ip=ip, older_than=moment - LAST_USED_RESOLUTION)
+
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        record_key_use(key=key, now=now, ip=ip, older_than=now - LAST_USED_RESOLUTION)
-    return Principal(
+        record_use(when=now.timestamp(), ip=ip)
+    principal = Principal(
         user=creator,
         organization=key.organization,
         role=Role(key.creator_role),  # type: ignore[attr-defined]
         channel=channel,
         scopes=frozenset(key.scopes),
-        project_id=key.project_id,
+        project=key.project,
         credential=Credential(kind=CredentialKind.API_KEY, id=key.public_id, label=key.hint),
         ip=ip,
         user_agent=clip_user_agent(user_agent),
+    )
+    # A rolled key's expires_at is the end of its overlap: the cache checks it on every use.
+    return Resolved(
+        principal=principal,
+        generation=key.generation,  # type: ignore[attr-defined]
+        expires_at=key.expires_at,
+        record_use=record_use,
     )

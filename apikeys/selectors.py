@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.core.permissions import Permission, Role
 from accounts.core.principal import CredentialKind, MissingPermission, Principal
-from accounts.orgs.models import Membership, Organization
+from accounts.orgs.models import CredentialGeneration, Membership, Organization
 from apikeys.models import ApiKey, ApiKeyQuerySet
 
 
@@ -53,14 +53,18 @@ def apikey_get_for_authentication(*, digest: str) -> ApiKey:
     """The key with this digest, across organizations (the secret is the authorization), in ONE query.
 
     Joins the organization, creator and project, and annotates `creator_role`: the creator's current
-    role in the key's organization, or None once they have left it.
+    role in the key's organization, or None once they have left it; and `generation`: the
+    organization's credential generation, read in the same statement (accounts/core/credential_cache.py).
     """
     creator_role = Membership.all_orgs.filter(
         organization_id=OuterRef("organization_id"), user_id=OuterRef("created_by_id")
     ).values("role")[:1]
+    generation = CredentialGeneration.objects.filter(organization_id=OuterRef("organization_id")).values(
+        "value"
+    )[:1]
     return (
         ApiKey.all_orgs.select_related("organization", "created_by", "project")
-        .annotate(creator_role=Subquery(creator_role))
+        .annotate(creator_role=Subquery(creator_role), generation=Subquery(generation))
         .get(digest=digest)
     )
 

@@ -54,7 +54,8 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import Model  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from accounts.audit.record import sealing_deferred_to  # noqa: E402
+from accounts.audit.journal import Journal  # noqa: E402
+from accounts.audit.record import audit_deferred_to  # noqa: E402
 from accounts.content.models import Document, Project  # noqa: E402
 from accounts.content.services import document_create, project_create  # noqa: E402
 from accounts.core.bearer import resolve_bearer  # noqa: E402
@@ -347,10 +348,10 @@ class Recorder:
 
 
 def call_tool(principal: Principal, name: str, arguments: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
-    """One tools/call as the MCP endpoint runs it in its pool (sealing left to the background)."""
+    """One tools/call as the MCP endpoint runs it (its audit event left to the background journal)."""
     recorder = Recorder()
-    with recorder.recording(), sealing_deferred_to(lambda org_id: None):
-        result = execute(tool=REGISTRY[name], principal=principal, arguments=arguments)
+    with recorder.recording(), audit_deferred_to(Journal()):
+        result, _unsaved = execute(tool=REGISTRY[name], principal=principal, arguments=arguments)
     return recorder.ops, result.model_dump(mode="json")
 
 

@@ -3,9 +3,11 @@
 `tools/call`, `resources/read`, `prompts/get` and `completion/complete` each leave one event in the
 caller's organization. A tool that writes through a service has that service's event, tagged with
 the tool (mcpserver/registry.py, in the write's own transaction); a tool that only read gets its
-`mcp.tool_called` event in the same database hop as its queries. Whatever did not leave an event
-by the time the SDK answers (a failed call, a resource read, a prompt, a completion) is recorded
-here, with its outcome, after the answer is computed.
+`mcp.tool_called` event from the registry. Whatever did not leave an event by the time the SDK
+answers (a failed call, a resource read, a prompt, a completion) is recorded here, with its
+outcome, after the answer is computed. Events of requests that changed nothing go to the journal
+of the gateway's sealer, written in batches (accounts/audit/journal.py), or are saved at once when
+there is none.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
-from accounts.audit.models import AuditAction
-from accounts.audit.record import audit_record
+from accounts.audit.models import AuditAction, AuditEvent
+from accounts.audit.record import journal_or_save, read_event, save_now
 from accounts.core.principal import Principal
 from mcpserver.context import CURRENT_CALL, CURRENT_PRINCIPAL, ToolCall
 from mcpserver.db import run_db
@@ -68,15 +69,14 @@ METHODS: dict[str, AuditedMethod] = {
 }
 
 
-def record_mcp_request(
+def read_mcp_event(
     *, principal: Principal, action: AuditAction, data: dict[str, Any], outcome: str, detail: str = ""
-) -> None:
-    """One audit event for an MCP request that wrote none of its own (a read, a no-op, or a failure)."""
+) -> AuditEvent:
+    """The event of an MCP request that wrote none of its own (a read, a no-op, or a failure), unsaved."""
     data = {**data, "outcome": outcome}
     if detail:
         data["detail"] = detail[:MAX_DETAIL]
-    with transaction.atomic():
-        audit_record(principal=principal, action=action, data=data)
+    return read_event(principal=principal, action=action, data=data)
 
 
 class AuditedRequests:
@@ -102,12 +102,13 @@ class AuditedRequests:
         finally:
             CURRENT_CALL.reset(token)
             if not call.audited:
-                await run_db(
-                    record_mcp_request,
+                event = read_mcp_event(
                     principal=principal,
                     action=method.action,
                     data=method.describe(params),
                     outcome=call.outcome,
                     detail=call.detail,
                 )
+                if not journal_or_save(event):
+                    await run_db(save_now, event=event)
         return result

@@ -20,12 +20,13 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from accounts.audit.record import sealing_deferred_to
+from accounts.audit.record import audit_deferred_to
 from accounts.core.bearer import InvalidToken
 from accounts.core.urlguard import credential_in_url, query_credential_error_body
 from mcpserver import auth
 from mcpserver.context import CURRENT_PRINCIPAL
-from mcpserver.db import close_pool, run_db
+from mcpserver.db import close_pool
+from mcpserver.generations import GenerationReader
 from mcpserver.registry import missing_scopes
 from mcpserver.sealer import AuditSealer
 
@@ -155,6 +156,7 @@ class McpGateway:
         self.sdk_app = sdk_app
         self.prm_app = prm_app
         self.sealer = AuditSealer()
+        self.generations = GenerationReader()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":  # starts the SDK's session manager (its task group)
@@ -162,6 +164,7 @@ class McpGateway:
                 await self.sdk_app(scope, receive, self.lifespan_send(send))
             finally:
                 await self.sealer.stop()  # no-op if the send hook below already did it
+                await self.generations.close()
                 close_pool()
         elif (location := https_redirect(scope)) is not None:
             await _redirect(send, location)
@@ -203,11 +206,11 @@ class McpGateway:
             await _error(send, 401, "invalid_token", "Send Authorization: Bearer <token>.", challenge)
             return
         client = scope.get("client")
-        principal, limited = await run_db(
-            auth.authenticate,
+        principal, limited = await auth.authenticate(
             token=token,
             ip=client[0] if client else None,
             user_agent=headers.get("user-agent", ""),
+            generations=self.generations,
         )
         if principal is None:
             description = str(InvalidToken.description)
@@ -246,10 +249,10 @@ class McpGateway:
 
         principal_token = CURRENT_PRINCIPAL.set(principal)
         try:
-            if self.sealer.running:  # the audit events of this call are sealed in the background
-                with sealing_deferred_to(self.sealer.note):
+            if self.sealer.running:  # the audit events of this call are written and sealed in batches
+                with audit_deferred_to(self.sealer.journal):
                     await self.sdk_app(scope, replay, send)
-            else:  # no lifespan (no sealer task): seal after commit, as the dashboard does
+            else:  # no lifespan (no sealer task): write and seal at once, as the dashboard does
                 await self.sdk_app(scope, replay, send)
         finally:
             CURRENT_PRINCIPAL.reset(principal_token)

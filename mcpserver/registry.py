@@ -13,9 +13,10 @@ return type (a pydantic model) the output schema. `register_tools()` wraps it so
 
 - `tools/list` shows it only to tokens whose scopes (and member role) allow `scope`, and the ASGI
   gateway answers a call without the scope with 403 `insufficient_scope` before it runs;
-- it runs off the event loop (`run_db`), inside `audit_tags(tool=…)`: a service's audit event is
-  tagged with the tool, in the write's own transaction; a call that wrote no event (a read, or an
-  edit that changed nothing) gets one `mcp.tool_called` event;
+- it runs off the event loop (`run_db`; `database=False` tools, which only describe the principal,
+  on the loop), inside `audit_tags(tool=…)`: a service's audit event is tagged with the tool, in the
+  write's own transaction; a call that wrote no event (a read, or an edit that changed nothing) gets
+  one `mcp.tool_called` event, written in a batch shortly after (accounts/audit/journal.py);
 - `DoesNotExist` (another organization's object included) becomes "not found", `ValidationError` a
   tool error naming the argument, `PermissionDenied` a tool error: never a traceback.
 """
@@ -33,12 +34,12 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
-from accounts.audit.models import AuditAction
-from accounts.audit.record import audit_tags
+from accounts.audit.models import AuditAction, AuditEvent
+from accounts.audit.record import audit_tags, journal_or_save, save_now
 from accounts.core.pagination import InvalidCursor
 from accounts.core.permissions import Permission
 from accounts.core.principal import MissingPermission, Principal
-from mcpserver.audit import record_mcp_request
+from mcpserver.audit import read_mcp_event
 from mcpserver.context import CURRENT_CALL, current_principal
 from mcpserver.db import run_db
 
@@ -71,6 +72,7 @@ class OrgTool:
     title: str
     annotations: ToolAnnotations
     not_found: str  # what a DoesNotExist means for this tool, e.g. "No such project."
+    database: bool  # False: it only reads the principal, and runs on the event loop
 
 
 REGISTRY: dict[str, OrgTool] = {}
@@ -84,6 +86,7 @@ def org_tool(
     destructive: bool = False,
     idempotent: bool = False,
     not_found: str = "Not found: no such object in this organization.",
+    database: bool = True,
 ) -> Callable[[F], F]:
     """Register a synchronous `fn(principal, **arguments)` as an org-scoped MCP tool needing `scope`.
 
@@ -109,6 +112,7 @@ def org_tool(
                 open_world_hint=False,
             ),
             not_found=not_found,
+            database=database,
         )
         return fn
 
@@ -147,8 +151,11 @@ def _nul_argument(arguments: dict[str, Any]) -> str | None:
     return None
 
 
-def execute(*, tool: OrgTool, principal: Principal, arguments: dict[str, Any]) -> Any:
-    """Run one tool call in a worker thread: checks, the function, errors, audit."""
+def execute(
+    *, tool: OrgTool, principal: Principal, arguments: dict[str, Any]
+) -> tuple[Any, AuditEvent | None]:
+    """Run one tool call: checks, the function, errors, audit. Returns the result, and the call's
+    event if it still has to be saved (`save_now`): a read's event goes to the journal when it can."""
     if (name := _nul_argument(arguments)) is not None:
         raise InvalidArguments(f"Invalid argument “{name}”: it contains a NUL character.")
     try:
@@ -171,13 +178,23 @@ def execute(*, tool: OrgTool, principal: Principal, arguments: dict[str, Any]) -
         raise InvalidArguments(
             "Invalid argument “cursor”: pass the next_cursor of a previous page unchanged, or omit it."
         ) from None
-    if not recorded:  # a read, or an edit that changed nothing: its event, in this same database hop
-        record_mcp_request(
+    unsaved = None
+    if not recorded:  # a read, or an edit that changed nothing
+        event = read_mcp_event(
             principal=principal, action=AuditAction.MCP_TOOL_CALLED, data={"tool": tool.name}, outcome="ok"
         )
+        unsaved = None if journal_or_save(event) else event
     call = CURRENT_CALL.get()
     if call is not None:
         call.audited = True
+    return result, unsaved
+
+
+def execute_and_save(*, tool: OrgTool, principal: Principal, arguments: dict[str, Any]) -> Any:
+    """`execute()` in a thread that may use the database: the event is saved here if need be."""
+    result, unsaved = execute(tool=tool, principal=principal, arguments=arguments)
+    if unsaved is not None:
+        save_now(unsaved)
     return result
 
 
@@ -187,7 +204,13 @@ def _async_tool(tool: OrgTool) -> Callable[..., Any]:
     parameters = [p for name, p in signature.parameters.items() if name != "principal"]
 
     async def call(**arguments: Any) -> Any:
-        return await run_db(execute, tool=tool, principal=current_principal(), arguments=arguments)
+        principal = current_principal()
+        if tool.database:
+            return await run_db(execute_and_save, tool=tool, principal=principal, arguments=arguments)
+        result, unsaved = execute(tool=tool, principal=principal, arguments=arguments)
+        if unsaved is not None:  # the journal is full: written now, in the pool
+            await run_db(save_now, event=unsaved)
+        return result
 
     call.__name__ = tool.name
     call.__qualname__ = tool.name

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from accounts.audit import checkpoints
+from accounts.core.credential_cache import CACHE as CREDENTIALS
 from accounts.core.permissions import Role
 from accounts.core.principal import Principal
 from accounts.models import Membership, OAuthApplication, Organization, User
@@ -24,10 +25,12 @@ pytest_plugins = ["tests.support.mcp_fixtures", "tests.support.secret_detector"]
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Rate-limit counters live in the cache, which outlives a test's database: each test starts at zero."""
+    """Rate-limit counters and cached credentials outlive a test's database: each test starts afresh."""
     cache.clear()
+    CREDENTIALS.clear()
     yield
     cache.clear()
+    CREDENTIALS.clear()
 
 
 @pytest.fixture(scope="session")

@@ -308,9 +308,9 @@ def _document_search(w: World) -> None:
 
 def _project_restricted_to(w: World) -> None:
     assert content_selectors.project_restricted_to(principal=w.principal) is None
-    mine = replace(w.principal, project_id=w.project.pk)
+    mine = replace(w.principal, project=w.project)
     assert content_selectors.project_restricted_to(principal=mine) == w.project
-    forged = replace(w.principal, project_id=w.other_project.pk)
+    forged = replace(w.principal, project=w.other_project)
     assert content_selectors.project_restricted_to(principal=forged) is None
 
 

@@ -34,8 +34,11 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 
 from accounts.audit import checkpoints
@@ -73,8 +76,13 @@ def event_digest(event: AuditEvent, *, prev_hash: str, seq: int, keyed: bool = T
     return hmac.new(chain_key(), message, hashlib.sha256).hexdigest()
 
 
-def seal_pending(*, org_id: int) -> int:
-    """Chain every committed, unsealed event of one organization; returns how many were sealed."""
+def seal_pending(*, org_id: int, append: Sequence[AuditEvent] = ()) -> int:
+    """Chain every committed, unsealed event of one organization; returns how many were sealed.
+
+    `append`: new events of this organization, not yet saved (a batch of reads, accounts/audit/journal.py),
+    inserted already sealed after the pending ones, in the same transaction: one INSERT each instead of
+    an INSERT, a commit and a sealing UPDATE.
+    """
     sealed = 0
     while True:
         with transaction.atomic():
@@ -83,11 +91,25 @@ def seal_pending(*, org_id: int) -> int:
             pending = list(
                 AuditEvent.all_orgs.filter(organization_id=org_id, hash="").order_by("id")[:SEAL_BATCH]
             )
-            if not pending:
+            # A short batch took every event committed before it: the new ones go after it.
+            last = len(pending) < SEAL_BATCH
+            appended = list(append) if last else []
+            if not pending and not appended:
                 return sealed
-            for event in pending:
+            for event in appended:
+                if event.pk is not None or event.organization_id != org_id:
+                    raise ValueError("only new events of this organization can be appended")
+                # As the database will give it back, so that the digest verifies after a reload.
+                event.data = json.loads(json.dumps(event.data, cls=DjangoJSONEncoder))
+            # In time order, so that the chain reads as it happened (a batch of reads is written a
+            # moment after writes that came later); ties keep the committed events first.
+            for event in sorted([*pending, *appended], key=lambda event: event.created_at):
                 head.seq += 1
                 digest = event_digest(event, prev_hash=head.hash, seq=head.seq)
+                if event.pk is None:
+                    event.seq, event.prev_hash, event.hash = head.seq, head.hash, digest
+                    head.hash = digest
+                    continue
                 # A plain QuerySet: the model refuses updates, and this one-time sealing is the exception.
                 sealed_now = (
                     models.QuerySet(AuditEvent)
@@ -99,12 +121,15 @@ def seal_pending(*, org_id: int) -> int:
                     # leave a gap in the chain; the next sealing starts again from the head.
                     raise RuntimeError(f"audit event {event.pk} was sealed concurrently")
                 head.hash = digest
+            if appended:
+                AuditEvent.all_orgs.bulk_create(appended)
             head.save(update_fields=["seq", "hash"])
-            sealed += len(pending)
-        checkpoints.note_sealed(head)
-        if len(pending) < SEAL_BATCH:
-            # A short batch took every event committed before it; later ones are sealed by their
-            # own commit. Saves a transaction per audited request (every MCP tool call).
+            sealed += len(pending) + len(appended)
+            # Anchored outside the database only once committed (this may run inside a caller's
+            # transaction, which could still roll back).
+            transaction.on_commit(partial(checkpoints.note_sealed, head))
+        if last:
+            # Later events are sealed by their own commit. Saves a transaction per audited request.
             return sealed
 
 

@@ -3,10 +3,11 @@
 `audit_record()` only INSERTs, inside the caller's transaction, so an event commits or rolls back
 with the change it describes. Sealing into the hash chain happens after commit (accounts/audit/chain.py
 says why): by default in an on_commit callback of the transaction itself (the dashboard, the REST
-API, management commands); code running inside `sealing_deferred_to(sink)` hands the organization
-to `sink` instead, and the sink's owner seals later, coalesced (the MCP endpoint's background
-sealer, mcpserver/sealer.py). `audit_tags()` adds data to every event recorded inside it: the MCP
-endpoint tags the events its services write with the tool that caused them.
+API, management commands). Code running inside `audit_deferred_to(journal)` (the MCP endpoint) hands
+the organization to the journal instead, which seals later, coalesced; and the events of its reads,
+which change nothing, go to the journal unsaved (`read_event()`, `journal_or_save()`), to be written
+in batches (accounts/audit/journal.py). `audit_tags()` adds data to every event recorded inside it:
+the MCP endpoint tags the events its services write with the tool that caused them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import models, transaction
 
@@ -46,25 +47,22 @@ def audit_tags(**data: Any) -> Iterator[list[AuditEvent]]:
         _TAGS.reset(token)
 
 
-def audit_record(
+def _event(
     *,
     principal: Principal,
     action: AuditAction | str,
-    target: models.Model | None = None,
-    target_label: str = "",
-    project: Project | None = None,
-    data: dict[str, Any] | None = None,
+    target: models.Model | None,
+    target_label: str,
+    project: Project | None,
+    data: dict[str, Any] | None,
 ) -> AuditEvent:
-    """Append one event for the principal's organization; only valid inside the service's transaction."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit_record() must be called inside the service's transaction")
     if project is None and isinstance(target, Project):
         project = target
     credential = principal.credential
     tags = _TAGS.get()
     if tags is not None:
         data = {**(data or {}), **tags[0]}
-    event = AuditEvent(
+    return AuditEvent(
         organization=principal.organization,
         action=str(action),
         channel=principal.channel,
@@ -81,25 +79,77 @@ def audit_record(
         user_agent=principal.user_agent[:512],
         data=data or {},
     )
+
+
+def audit_record(
+    *,
+    principal: Principal,
+    action: AuditAction | str,
+    target: models.Model | None = None,
+    target_label: str = "",
+    project: Project | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event for the principal's organization; only valid inside the service's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record() must be called inside the service's transaction")
+    event = _event(
+        principal=principal,
+        action=action,
+        target=target,
+        target_label=target_label,
+        project=project,
+        data=data,
+    )
     event.save()
+    tags = _TAGS.get()
     if tags is not None:
         tags[1].append(event)
     _queue_sealing(principal.organization.pk)
     return event
 
 
-# Where committed events' organizations go instead of being sealed inline (see the module docstring).
-_SEAL_SINK: ContextVar[Callable[[int], None] | None] = ContextVar("audit_seal_sink", default=None)
+def read_event(
+    *, principal: Principal, action: AuditAction | str, data: dict[str, Any] | None = None
+) -> AuditEvent:
+    """The event of a read (nothing changed), not saved: for `journal_or_save()`. No database access."""
+    return _event(principal=principal, action=action, target=None, target_label="", project=None, data=data)
+
+
+def journal_or_save(event: AuditEvent) -> bool:
+    """Hand a read's event to the journal of `audit_deferred_to()`; True if it took it. Otherwise (no
+    journal, or a full one) the caller must `save_now()` it, in a thread that may use the database."""
+    journal = _JOURNAL.get()
+    return journal is not None and journal.add(event)
+
+
+def save_now(event: AuditEvent) -> None:
+    """Write a read's event in a transaction of its own."""
+    with transaction.atomic():
+        event.save()
+        _queue_sealing(event.organization_id)
+
+
+class Deferred(Protocol):
+    """Where the events of `audit_deferred_to()` go (accounts.audit.journal.Journal)."""
+
+    def add(self, event: AuditEvent) -> bool: ...
+
+    def note(self, org_id: int) -> None: ...
+
+
+_JOURNAL: ContextVar[Deferred | None] = ContextVar("audit_journal", default=None)
 
 
 @contextmanager
-def sealing_deferred_to(sink: Callable[[int], None]) -> Iterator[None]:
-    """Inside the block, a commit hands `sink(org_id)` the organizations to seal instead of sealing them."""
-    token = _SEAL_SINK.set(sink)
+def audit_deferred_to(journal: Deferred) -> Iterator[None]:
+    """Inside the block, reads' events go to `journal`, and a commit notes its organizations there to be
+    sealed later, instead of sealing them in the committing thread."""
+    token = _JOURNAL.set(journal)
     try:
         yield
     finally:
-        _SEAL_SINK.reset(token)
+        _JOURNAL.reset(token)
 
 
 class _SealAfterCommit:
@@ -129,4 +179,6 @@ def _queue_sealing(org_id: int) -> None:
     # test harness, captureOnCommitCallbacks, runs callbacks without removing them from the list.)
     pending = transaction.get_connection().run_on_commit
     if not any(isinstance(f, _SealAfterCommit) and f.org_id == org_id and not f.ran for _, f, _ in pending):
-        transaction.on_commit(_SealAfterCommit(org_id, _SEAL_SINK.get()), robust=True)
+        journal = _JOURNAL.get()
+        sink = journal.note if journal is not None else None
+        transaction.on_commit(_SealAfterCommit(org_id, sink), robust=True)

@@ -42,10 +42,11 @@ def project_get(*, principal: Principal, slug: str) -> Project:
 
 
 def project_restricted_to(*, principal: Principal) -> Project | None:
-    """The one project a restricted credential can see (no scope needed: it describes the token)."""
-    if principal.project_id is None:
-        return None
-    return Project.objects.visible_to(principal).filter(pk=principal.project_id).first()
+    """The one project a restricted credential can see (no scope needed: it describes the token).
+
+    The resolver loaded it with the credential, in the same query: no query here."""
+    project = principal.project
+    return project if project is not None and project.organization_id == principal.organization.pk else None
 
 
 def project_get_for_documents(*, principal: Principal, slug: str, write: bool = False) -> Project:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.core.permissions import Permission, Role, role_allows
 
 if TYPE_CHECKING:
+    from accounts.content.models import Project
     from accounts.orgs.models import Organization
     from accounts.users.models import User
 
@@ -64,10 +65,14 @@ class Principal:
     # None for a signed-in session (the role decides); a set of scope names for a bearer credential.
     scopes: frozenset[str] | None = None
     # A credential restricted to one project sees that project only.
-    project_id: int | None = None
+    project: Project | None = None
     credential: Credential | None = None
     ip: str | None = None
     user_agent: str = field(default="", repr=False)
+
+    @property
+    def project_id(self) -> int | None:
+        return self.project.pk if self.project is not None else None
 
     def can(self, permission: Permission) -> bool:
         if not role_allows(self.role, permission):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
@@ -10,13 +10,14 @@ from django.utils import timezone
 
 from accounts.core.bearer import InvalidToken
 from accounts.core.client import clean_ip, clip_user_agent
+from accounts.core.credential_cache import Resolved
 from accounts.core.permissions import Role
 from accounts.core.principal import Channel, Principal
 from accounts.core.secrecy import ACCESS_TOKEN_PREFIX
 from accounts.oauth.applications import app_credential
 from accounts.oauth.models import OAuthAccessToken
 from accounts.oauth.tokens import token_checksum
-from accounts.orgs.models import Membership
+from accounts.orgs.models import CredentialGeneration, Membership
 
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -25,14 +26,18 @@ def access_token_get_for_authentication(*, checksum: str) -> OAuthAccessToken:
     """The access token with this checksum, across organizations, in ONE query.
 
     Joins the application, user, organization and project, and annotates `member_role`: the user's
-    current role in the token's organization, or None once they have left it.
+    current role in the token's organization, or None once they have left it; and `generation`: the
+    organization's credential generation, in the same statement (accounts/core/credential_cache.py).
     """
     member_role = Membership.all_orgs.filter(
         organization_id=OuterRef("organization_id"), user_id=OuterRef("user_id")
     ).values("role")[:1]
+    generation = CredentialGeneration.objects.filter(organization_id=OuterRef("organization_id")).values(
+        "value"
+    )[:1]
     return (
         OAuthAccessToken.objects.select_related("application", "user", "organization", "project")
-        .annotate(member_role=Subquery(member_role))
+        .annotate(member_role=Subquery(member_role), generation=Subquery(generation))
         .get(token_checksum=checksum)
     )
 
@@ -46,9 +51,7 @@ def resource_of(channel: Channel) -> str | None:
     return settings.MCP_RESOURCE_URL if channel == Channel.MCP else None
 
 
-def principal_from_access_token(
-    *, token: str, channel: Channel, ip: str | None, user_agent: str
-) -> Principal:
+def resolve_access_token(*, token: str, channel: Channel, ip: str | None, user_agent: str) -> Resolved:
     """Resolve a `wat_…` OAuth access token to the member it acts as; raises InvalidToken. One query."""
     resource = resource_of(channel)
     if resource is None or not token.startswith(ACCESS_TOKEN_PREFIX) or len(token) > 200:
@@ -69,19 +72,30 @@ def principal_from_access_token(
         or resource not in (access.resource or [])
     ):
         raise InvalidToken
-    if access.last_used_at is None or now - access.last_used_at >= LAST_USED_RESOLUTION:
+
+    def record_use(*, when: float, ip: str | None) -> None:
         # One conditional UPDATE: at most one write a minute per token, whatever the request rate.
+        moment = datetime.fromtimestamp(when, tz=UTC)
         OAuthAccessToken.objects.filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION), pk=access.pk
-        ).update(last_used_at=now)
-    return Principal(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=moment - LAST_USED_RESOLUTION), pk=access.pk
+        ).update(last_used_at=moment)
+
+    if access.last_used_at is None or now - access.last_used_at >= LAST_USED_RESOLUTION:
+        record_use(when=now.timestamp(), ip=None)
+    principal = Principal(
         user=user,
         organization=organization,
         role=Role(access.member_role),  # type: ignore[attr-defined]
         channel=channel,
         scopes=frozenset(access.scope.split()),
-        project_id=access.project_id,
+        project=access.project,
         credential=app_credential(application),
         ip=clean_ip(ip),
         user_agent=clip_user_agent(user_agent),
+    )
+    return Resolved(
+        principal=principal,
+        generation=access.generation,  # type: ignore[attr-defined]
+        expires_at=access.expires,
+        record_use=record_use,
     )

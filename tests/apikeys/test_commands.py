@@ -16,7 +16,7 @@ from accounts.core.principal import Channel
 from accounts.models import AuditEvent, Membership, Organization
 from apikeys import keys
 from apikeys.models import ApiKey, ApiKeyStatus
-from apikeys.resolver import principal_from_api_key
+from apikeys.resolver import resolve_api_key
 from tests.factories import ProjectFactory
 from tests.support.apikeys import make_key, reload
 
@@ -52,7 +52,7 @@ def test_create_prints_the_key_once_on_stdout_and_audits_as_system(
     event = AuditEvent.objects.for_org(org).get(action=AuditAction.APIKEY_CREATED)
     assert event.channel == Channel.SYSTEM
     assert (
-        principal_from_api_key(token=plaintext, channel=Channel.API, ip=None, user_agent="").user
+        resolve_api_key(token=plaintext, channel=Channel.API, ip=None, user_agent="").principal.user
         == key.created_by
     )
 
@@ -119,7 +119,7 @@ def test_revoke_by_id_stops_the_key(org: Organization, owner_membership: Members
     event = AuditEvent.objects.for_org(org).get(action=AuditAction.APIKEY_REVOKED)
     assert (event.channel, event.actor) == (Channel.SYSTEM, None)
     with pytest.raises(InvalidToken):
-        principal_from_api_key(token=plaintext, channel=Channel.API, ip=None, user_agent="")
+        resolve_api_key(token=plaintext, channel=Channel.API, ip=None, user_agent="")
 
 
 def test_revoke_of_another_orgs_key_is_not_found(
@@ -152,8 +152,8 @@ def test_seed_demo_prints_a_fresh_full_key_and_revokes_the_previous_one() -> Non
     [new_plaintext] = re.findall(r"API key:\s+(sk-\S+)", second.getvalue())
     assert old_plaintext != new_plaintext
     with pytest.raises(InvalidToken):
-        principal_from_api_key(token=old_plaintext, channel=Channel.API, ip=None, user_agent="")
-    principal = principal_from_api_key(token=new_plaintext, channel=Channel.API, ip=None, user_agent="")
+        resolve_api_key(token=old_plaintext, channel=Channel.API, ip=None, user_agent="")
+    principal = resolve_api_key(token=new_plaintext, channel=Channel.API, ip=None, user_agent="").principal
     assert principal.organization.slug == "demo"
     assert len(principal.scopes or ()) == 6
     demo = Organization.objects.get(slug="demo")

@@ -13,7 +13,7 @@ from accounts.core.principal import Channel, CredentialKind, Principal
 from accounts.models import Membership, Organization, User
 from apikeys import keys
 from apikeys.models import ApiKey
-from apikeys.resolver import principal_from_api_key
+from apikeys.resolver import resolve_api_key
 from apikeys.services import apikey_revoke, apikey_roll
 from tests.factories import ProjectFactory, principal_for
 from tests.support.apikeys import Clock, make_key, reload
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def resolve(token: str, ip: str | None = "203.0.113.7") -> Principal:
-    return principal_from_api_key(token=token, channel=Channel.API, ip=ip, user_agent="curl/8")
+    return resolve_api_key(token=token, channel=Channel.API, ip=ip, user_agent="curl/8").principal
 
 
 def test_a_valid_key_becomes_its_creators_principal(org: Organization, member_membership: Membership) -> None:

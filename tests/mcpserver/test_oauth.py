@@ -6,7 +6,9 @@ so tokens are bound to its /mcp resource). These tests only read, plus the audit
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -53,12 +55,25 @@ def test_the_oauth_app_is_in_the_audit_event_of_each_call(
 ) -> None:
     token = str(oauth_tokens["access_token"])
 
-    async def scenario() -> object:
+    async def scenario() -> list[dict[str, Any]]:
         async with connect(f"{live_server_url}/mcp", token) as client:
             await client.call_tool("get_project", {"project": "handbook"})
-            return await client.call_tool("list_audit_events", {"channel": "mcp", "limit": 1})
+            # A read's event is written with the next batch, a moment after the answer.
+            for _ in range(50):
+                result = await client.call_tool(
+                    "list_audit_events", {"channel": "mcp", "action": "mcp.tool_called", "limit": 100}
+                )
+                events = [
+                    event
+                    for event in result.structured_content["events"]  # type: ignore[index]
+                    if event["data"]["tool"] == "get_project"
+                ]
+                if events:
+                    return events
+                await asyncio.sleep(0.1)
+            return []
 
-    events = run(scenario()).structured_content["events"]  # type: ignore[attr-defined]
+    events = run(scenario())
     assert events[0]["data"] == {"tool": "get_project", "outcome": "ok"}
     assert events[0]["credential"] == "MCP test app"
     assert events[0]["actor"] == DEMO_EMAIL

@@ -1,41 +1,41 @@
-"""Query counts of whole MCP requests, counted inside the live server (auth, tool, audit), and of sealing.
+"""Query counts of whole MCP requests, counted inside the live server: deterministic, so asserted here.
 
-Every query of the server's threads is recorded through an execute wrapper installed on the
-connections the MCP pool holds and on each new connection. The background audit sealer is kept out
-of the counts (its `note` is replaced by a list), so a sealing pass cannot land in a request's.
+Every ORM query of the server's threads is recorded through an execute wrapper installed on the
+connections the MCP pool holds and on each new connection; the event loop's own read of a credential
+generation (mcpserver/generations.py) is counted by wrapping the gateway's reader. The audit journal
+is never flushed by the session server while a test runs (tests flush it), so no background write
+lands in a request's count.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.db.backends.signals import connection_created
+from django.test.utils import CaptureQueriesContext
 
 from accounts.audit.chain import verify_chain
 from accounts.core.permissions import Permission
 from accounts.models import AuditEvent
 from mcpserver.db import pool_connections
 from mcpserver.gateway import McpGateway
-from mcpserver.sealer import AuditSealer
 from tests.factories import DocumentFactory, MembershipFactory, ProjectFactory
 from tests.support.apikeys import make_key
 from tests.support.mcp import Tenant, post, tool_call
 
-# SQLite logs its "BEGIN IMMEDIATE"; PostgreSQL's BEGIN is implicit and not logged.
+# SQLite logs its "BEGIN IMMEDIATE" (and the test harness its savepoints); PostgreSQL's BEGIN is
+# implicit and not logged.
 BEGIN = 1 if connection.vendor == "sqlite" else 0
-# The audit event's INSERT in its transaction. Sealing is not on the request path: the commit only
-# notes the organization for the MCP app's background sealer (mcpserver/sealer.py).
-AUDIT = BEGIN + 1
 
 
 class ServerQueries:
     def __init__(self) -> None:
         self.sql: list[str] = []
-        self.noted: list[int] = []  # organizations handed to the background sealer
+        self.generation_reads = 0
         self.lock = threading.Lock()
 
     def wrapper(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -45,19 +45,26 @@ class ServerQueries:
         return execute(sql, params, many, context)
 
     def of(self, url: str, body: dict[str, Any], key: str) -> list[str]:
-        """The queries one request costs the server."""
+        """The ORM queries one request costs the server (generation reads counted apart)."""
         self.sql.clear()
-        self.noted.clear()
+        self.generation_reads = 0
         response = post(url, body, key)
         assert response.status_code == 200, response.text
         assert "error" not in response.json(), response.text
+        assert not response.json().get("result", {}).get("isError"), response.text
         return list(self.sql)
 
 
 @pytest.fixture
 def server_queries(mcp_gateway: McpGateway, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerQueries]:
     queries = ServerQueries()
-    monkeypatch.setattr(mcp_gateway.sealer, "note", queries.noted.append)
+    read = mcp_gateway.generations.read
+
+    async def counted_read(organization_id: int) -> int | None:
+        queries.generation_reads += 1
+        return await read(organization_id)
+
+    monkeypatch.setattr(mcp_gateway.generations, "read", counted_read)
 
     def install(sender: Any, connection: Any, **kwargs: Any) -> None:
         connection.execute_wrappers.append(queries.wrapper)
@@ -74,16 +81,22 @@ def server_queries(mcp_gateway: McpGateway, monkeypatch: pytest.MonkeyPatch) -> 
             wrapper.execute_wrappers.remove(queries.wrapper)
 
 
-def test_authentication_is_one_query(mcp_url: str, acme: Tenant, server_queries: ServerQueries) -> None:
+def test_a_known_credential_costs_one_generation_read_and_no_query(
+    mcp_url: str, acme: Tenant, server_queries: ServerQueries
+) -> None:
     listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
-    server_queries.of(mcp_url, listing, acme.key)  # first use of the key also records last_used_at
-    assert len(server_queries.of(mcp_url, listing, acme.key)) == 1
+    first = server_queries.of(mcp_url, listing, acme.key)
+    # Unknown to this worker: one indexed query (with the generation), and the first use's stamp.
+    assert len(first) == 2, first
+    assert server_queries.generation_reads == 0
+    assert server_queries.of(mcp_url, listing, acme.key) == []
+    assert server_queries.generation_reads == 1
 
 
 @pytest.mark.parametrize(
     ("tool", "arguments", "reads"),
     [
-        ("whoami", {}, 0),
+        ("whoami", {}, 0),  # the principal says it all: no thread hop, no query
         ("list_projects", {}, 1),
         ("get_project", {"project": "handbook"}, 1),
         ("list_documents", {"project": "handbook"}, 2),
@@ -92,52 +105,64 @@ def test_authentication_is_one_query(mcp_url: str, acme: Tenant, server_queries:
         ("list_audit_events", {}, 1),
     ],
 )
-def test_a_read_tool_costs_a_small_constant(
+def test_a_read_tool_costs_its_reads_only(
     mcp_url: str,
     acme: Tenant,
     server_queries: ServerQueries,
+    mcp_gateway: McpGateway,
     tool: str,
     arguments: dict[str, Any],
     reads: int,
 ) -> None:
-    server_queries.of(mcp_url, tool_call("whoami"), acme.key)  # warm: last_used_at
+    server_queries.of(mcp_url, tool_call("whoami"), acme.key)  # warm: the credential is cached
+    journaled = len(mcp_gateway.sealer.journal)
     queries = server_queries.of(mcp_url, tool_call(tool, arguments), acme.key)
-    assert len(queries) == 1 + reads + AUDIT, queries
-    assert server_queries.noted == [acme.org.pk]  # sealed later, off the request path
+    assert len(queries) == reads, queries
+    assert server_queries.generation_reads == 1
+    assert len(mcp_gateway.sealer.journal) == journaled + 1  # its event, written with the next batch
 
 
-def test_get_document_costs_a_small_constant(
-    mcp_url: str, acme: Tenant, server_queries: ServerQueries
-) -> None:
+def test_get_document_costs_its_read_only(mcp_url: str, acme: Tenant, server_queries: ServerQueries) -> None:
     server_queries.of(mcp_url, tool_call("whoami"), acme.key)
-    queries = server_queries.of(
-        mcp_url, tool_call("get_document", {"document": acme.document.public_id}), acme.key
-    )
-    assert len(queries) == 1 + 1 + AUDIT, queries
+    arguments = {"document": acme.document.public_id}
+    assert len(server_queries.of(mcp_url, tool_call("get_document", arguments), acme.key)) == 1
 
 
-def test_a_restricted_token_costs_one_more_query_in_whoami(
+def test_a_restricted_token_costs_nothing_more_in_whoami(
     mcp_url: str, acme: Tenant, server_queries: ServerQueries
 ) -> None:
     _, restricted = make_key(acme.owner, scopes=[Permission.PROJECTS_READ.value], project=acme.project)
     server_queries.of(mcp_url, tool_call("whoami"), restricted)
-    assert len(server_queries.of(mcp_url, tool_call("whoami"), restricted)) == 1 + 1 + AUDIT
+    assert server_queries.of(mcp_url, tool_call("whoami"), restricted) == []  # the project came with the key
 
 
-def test_one_sealing_pass_seals_many_calls_of_an_organization(
-    mcp_url: str, acme: Tenant, server_queries: ServerQueries, django_assert_num_queries: Any
+def test_a_write_costs_its_reads_its_insert_and_its_event_in_one_transaction(
+    mcp_url: str, acme: Tenant, server_queries: ServerQueries, mcp_gateway: McpGateway
 ) -> None:
-    for _ in range(3):
-        server_queries.of(mcp_url, tool_call("whoami"), acme.key)
-    unsealed = AuditEvent.objects.for_org(acme.org).filter(hash="").count()
-    assert unsealed >= 3  # the calls' events (and the tenant's own), committed and waiting
-    sealer = AuditSealer()
-    for _ in range(3):
-        sealer.note(acme.org.pk)
-    # One pass, one transaction (this connection's log shows its BEGIN and COMMIT on either database):
-    # find the chain head, lock it, read the unsealed events, seal each, move the head.
-    with django_assert_num_queries(1 + 4 + unsealed + 1):
-        assert sealer.seal_now() == unsealed
+    server_queries.of(mcp_url, tool_call("whoami"), acme.key)
+    journaled = len(mcp_gateway.sealer.journal)
+    arguments = {"project": "handbook", "title": "Plan", "body": "Ship it."}
+    queries = server_queries.of(mcp_url, tool_call("create_document", arguments), acme.key)
+    # The project by slug; in the transaction, the project locked, the document and its event.
+    assert len(queries) == 1 + BEGIN + 3, queries
+    assert len(mcp_gateway.sealer.journal) == journaled  # a write's event is in its own transaction
+
+
+def test_one_flush_writes_a_batch_of_any_size_in_the_same_queries(
+    mcp_url: str, acme: Tenant, server_queries: ServerQueries, flush_audit: Callable[[], int]
+) -> None:
+    flush_audit()  # the tenant's own events
+
+    def flush_of(calls: int) -> int:
+        for _ in range(calls):
+            server_queries.of(mcp_url, tool_call("whoami"), acme.key)
+        with CaptureQueriesContext(connection) as counted:
+            assert flush_audit() == calls
+        return len(counted.captured_queries)
+
+    # One transaction: the head (found, locked), the unsealed events, one INSERT of the batch, the head.
+    assert flush_of(2) == flush_of(20)
+    assert AuditEvent.objects.for_org(acme.org).filter(hash="").count() == 0
     assert verify_chain(org=acme.org).ok
 
 
@@ -152,9 +177,15 @@ def test_one_sealing_pass_seals_many_calls_of_an_organization(
     ],
 )
 def test_no_n_plus_one_with_1_or_10_rows(
-    mcp_url: str, acme: Tenant, server_queries: ServerQueries, tool: str, arguments: dict[str, Any]
+    mcp_url: str,
+    acme: Tenant,
+    server_queries: ServerQueries,
+    flush_audit: Callable[[], int],
+    tool: str,
+    arguments: dict[str, Any],
 ) -> None:
     server_queries.of(mcp_url, tool_call("whoami"), acme.key)
+    flush_audit()
     few = len(server_queries.of(mcp_url, tool_call(tool, arguments), acme.key))
     for n in range(9):
         project = ProjectFactory(organization=acme.org, slug=f"more-{n}")
@@ -162,5 +193,7 @@ def test_no_n_plus_one_with_1_or_10_rows(
         DocumentFactory(project=project, body="Shared words elsewhere.")
         MembershipFactory(organization=acme.org)
         server_queries.of(mcp_url, tool_call("whoami"), acme.key)  # an audit event more
+    flush_audit()
+    server_queries.of(mcp_url, tool_call("whoami"), acme.key)  # the rows above changed the generation
     many = server_queries.of(mcp_url, tool_call(tool, arguments), acme.key)
     assert len(many) == few, many

@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from accounts.core.principal import Channel, Principal
 from accounts.models import OAuthApplication, Organization, User
 from accounts.oauth.applications import app_credential
-from accounts.oauth.resolver import principal_from_access_token
+from accounts.oauth.resolver import resolve_access_token
 from mcpserver.limits import check_rate_limits
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.support.oauth import obtain_tokens, refresh
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _principal(token: str) -> Principal:
-    return principal_from_access_token(token=token, channel=Channel.MCP, ip=None, user_agent="")
+    return resolve_access_token(token=token, channel=Channel.MCP, ip=None, user_agent="").principal
 
 
 @override_settings(MCP_RATE_LIMIT_PER_CREDENTIAL="3/min", MCP_RATE_LIMIT_PER_ORG="1000/min")

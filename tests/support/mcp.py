@@ -54,12 +54,14 @@ async def call(
         return await client.call_tool(tool, arguments or {})
 
 
-def wait_sealed(org: Organization, *, timeout: float = 5.0) -> None:
-    """Wait for an MCP app's background sealer to seal every event of the organization."""
+def wait_sealed(org: Organization, *, count: int | None = None, timeout: float = 5.0) -> None:
+    """Wait for an MCP app's background sealer to write and seal every event of the organization
+    (`count`: until it has that many, reads' events being written in batches)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if not AuditEvent.objects.for_org(org).filter(hash="").exists():
+            events = AuditEvent.objects.for_org(org)
+            if not events.filter(hash="").exists() and (count is None or events.count() >= count):
                 return
         except OperationalError:  # SQLite's shared-cache test database: the sealer is writing
             pass

@@ -3,7 +3,7 @@ database, serving its own MCP app, and two tenants' worth of rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.asgi import get_asgi_application
@@ -16,10 +16,10 @@ from tests.support.mcp import Tenant, make_tenant
 
 @pytest.fixture(scope="session")
 def mcp_gateway() -> McpGateway:
-    """The session server's MCP app. Its background audit sealer never ticks: tests seal with
-    `mcp_gateway.sealer.seal_now()` (and each test's teardown does), so no sealing runs while a test
-    makes requests or reads rows (SQLite's shared-cache test database would report a table locked).
-    tests/mcpserver/test_sealing.py runs the background sealer on servers of its own."""
+    """The session server's MCP app. Its background audit writer never ticks: tests write its journal
+    with `flush_audit()` (and each test's teardown does), so no sealing runs while a test makes
+    requests or reads rows (SQLite's shared-cache test database would report a table locked).
+    tests/mcpserver/test_sealing.py runs the background writer on servers of its own."""
     from mcpserver.server import build_mcp_app
 
     gateway = build_mcp_app()
@@ -52,6 +52,18 @@ def mcp_url(mcp_base_url: str, transactional_db: None, mcp_gateway: McpGateway) 
     # are flushed: not in the middle of the next test.
     wait_until_idle(mcp_base_url)
     mcp_gateway.sealer.seal_now()
+
+
+@pytest.fixture
+def flush_audit(mcp_base_url: str, mcp_gateway: McpGateway) -> Callable[[], int]:
+    """Write the session server's audit journal now (reads' events wait there; its writer never ticks
+    in tests), once the server has finished its requests. Returns how many events it sealed."""
+
+    def flush() -> int:
+        wait_until_idle(mcp_base_url)
+        return mcp_gateway.sealer.seal_now()
+
+    return flush
 
 
 @pytest.fixture

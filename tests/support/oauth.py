@@ -16,7 +16,7 @@ from django.test import Client
 from accounts.core.bearer import InvalidToken
 from accounts.core.principal import Channel
 from accounts.models import OAuthApplication, Organization, User
-from accounts.oauth.resolver import principal_from_access_token
+from accounts.oauth.resolver import resolve_access_token
 
 REDIRECT = "http://127.0.0.1:53682/callback"
 
@@ -133,7 +133,7 @@ def obtain_tokens(
 def access_token_works(token: str) -> bool:
     """Whether the resource side (MCP, REST API) still accepts this access token."""
     try:
-        principal_from_access_token(token=token, channel=Channel.MCP, ip=None, user_agent="")
+        resolve_access_token(token=token, channel=Channel.MCP, ip=None, user_agent="")
     except InvalidToken:
         return False
     return True

@@ -80,7 +80,7 @@ def test_project_create_by_project_restricted_credential_is_refused(
     org: Organization, owner_principal: Principal
 ) -> None:
     project = ProjectFactory(organization=org)
-    restricted = principal_for(MembershipFactory(organization=org, role=Role.OWNER), project_id=project.pk)
+    restricted = principal_for(MembershipFactory(organization=org, role=Role.OWNER), project=project)
     with pytest.raises(PermissionDenied):
         project_create(principal=restricted, name="Another")
     assert Project.objects.for_org(org).count() == 1

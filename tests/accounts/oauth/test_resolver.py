@@ -1,4 +1,4 @@
-"""`principal_from_access_token`: one query, the membership re-read, the app as the credential."""
+"""`resolve_access_token`: one query, the membership re-read, the app as the credential."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from accounts.core.bearer import InvalidToken, resolve_bearer
 from accounts.core.permissions import Role
 from accounts.core.principal import Channel, CredentialKind
 from accounts.models import Membership, OAuthAccessToken, OAuthApplication, Organization, User
-from accounts.oauth.resolver import principal_from_access_token
+from accounts.oauth.resolver import resolve_access_token
 from accounts.oauth.tokens import token_checksum
 from tests.factories import ProjectFactory
 from tests.support.oauth import obtain_tokens, register
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _resolve(token: str, channel: Channel = Channel.MCP):
-    return principal_from_access_token(token=token, channel=channel, ip="192.0.2.1", user_agent="agent/1")
+    return resolve_access_token(token=token, channel=channel, ip="192.0.2.1", user_agent="agent/1").principal
 
 
 def _row(token: str) -> OAuthAccessToken:
