@@ -14,6 +14,7 @@ from accounts.core.credential_cache import CACHE as CREDENTIALS
 from accounts.core.permissions import Role
 from accounts.core.principal import Principal
 from accounts.models import Membership, OAuthApplication, Organization, User
+from mcpserver.limits import reset_rate_limits
 from tests.factories import MembershipFactory, OrganizationFactory, principal_for
 from tests.support.apikeys import Clock
 from tests.support.live import live_mailbox, live_server_url  # noqa: F401 - the shared live server
@@ -27,9 +28,11 @@ pytest_plugins = ["tests.support.mcp_fixtures", "tests.support.secret_detector"]
 def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters and cached credentials outlive a test's database: each test starts afresh."""
     cache.clear()
+    reset_rate_limits()
     CREDENTIALS.clear()
     yield
     cache.clear()
+    reset_rate_limits()
     CREDENTIALS.clear()
 
 

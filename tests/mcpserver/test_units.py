@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -11,7 +12,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from mcpserver.auth import bearer_token, www_authenticate
-from mcpserver.limits import Rate, check_rate_limits, parse_rate
+from mcpserver.limits import Limited, Rate, check_rate_limits, parse_rate
 from tests.factories import principal_for
 from tests.support.mcp import Tenant, post, tool_call
 
@@ -30,16 +31,23 @@ def test_a_bad_rate_is_a_configuration_error(value: str) -> None:
 
 
 @override_settings(MCP_RATE_LIMIT_PER_CREDENTIAL="2/min", MCP_RATE_LIMIT_PER_ORG="100/min")
-def test_a_window_resets(acme: Tenant) -> None:
+def test_a_window_resets(acme: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
     principal = principal_for(acme.owner)
-    start = 6000.0  # the start of a one-minute window
-    assert check_rate_limits(principal=principal, now=start) is None
-    assert check_rate_limits(principal=principal, now=start + 1) is None
-    limited = check_rate_limits(principal=principal, now=start + 15)
+    start = 6000.0  # the first request starts a one-minute window
+    now = [start]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+
+    def at(moment: float) -> Limited | None:
+        now[0] = moment
+        return check_rate_limits(principal=principal)
+
+    assert at(start) is None
+    assert at(start + 1) is None
+    limited = at(start + 15)
     assert limited is not None
     assert limited.limit == "credential"
     assert limited.retry_after == 45
-    assert check_rate_limits(principal=principal, now=start + 60) is None
+    assert at(start + 60) is None
 
 
 @pytest.mark.parametrize(

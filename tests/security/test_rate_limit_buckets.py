@@ -29,12 +29,12 @@ def test_one_oauth_app_has_a_bucket_per_connection(
     mine = _principal(obtain_tokens(owner, app, org)["access_token"])
     theirs = _principal(obtain_tokens(other_owner, app, other_org)["access_token"])
 
-    assert [check_rate_limits(principal=mine, now=1000.0) for _ in range(3)] == [None, None, None]
-    limited = check_rate_limits(principal=mine, now=1000.0)
+    assert [check_rate_limits(principal=mine) for _ in range(3)] == [None, None, None]
+    limited = check_rate_limits(principal=mine)
     assert limited is not None
     assert limited.limit == "credential"
     # The same app, acting in another organization, has not spent anything.
-    assert check_rate_limits(principal=theirs, now=1000.0) is None
+    assert check_rate_limits(principal=theirs) is None
 
 
 def test_long_client_metadata_document_ids_do_not_merge(db: None) -> None:
