@@ -21,7 +21,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
-from accounts.audit.models import AuditAction, AuditEvent
+from accounts.audit.models import AuditAction, NewEvent
 from accounts.audit.record import journal_or_save, read_event, save_now
 from accounts.core.principal import Principal
 from mcpserver.context import CURRENT_CALL, CURRENT_PRINCIPAL, ToolCall
@@ -71,7 +71,7 @@ METHODS: dict[str, AuditedMethod] = {
 
 def read_mcp_event(
     *, principal: Principal, action: AuditAction, data: dict[str, Any], outcome: str, detail: str = ""
-) -> AuditEvent:
+) -> NewEvent:
     """The event of an MCP request that wrote none of its own (a read, a no-op, or a failure), unsaved."""
     data = {**data, "outcome": outcome}
     if detail:

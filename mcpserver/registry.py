@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
@@ -34,7 +35,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
-from accounts.audit.models import AuditAction, AuditEvent
+from accounts.audit.models import AuditAction, NewEvent
 from accounts.audit.record import audit_tags, journal_or_save, save_now
 from accounts.core.pagination import InvalidCursor
 from accounts.core.permissions import Permission
@@ -151,9 +152,7 @@ def _nul_argument(arguments: dict[str, Any]) -> str | None:
     return None
 
 
-def execute(
-    *, tool: OrgTool, principal: Principal, arguments: dict[str, Any]
-) -> tuple[Any, AuditEvent | None]:
+def execute(*, tool: OrgTool, principal: Principal, arguments: dict[str, Any]) -> tuple[Any, NewEvent | None]:
     """Run one tool call: checks, the function, errors, audit. Returns the result, and the call's
     event if it still has to be saved (`save_now`): a read's event goes to the journal when it can."""
     if (name := _nul_argument(arguments)) is not None:
@@ -161,7 +160,11 @@ def execute(
     try:
         for scope in tool.scopes:
             principal.require(scope)
-        with audit_tags(tool=tool.name) as recorded:
+        # A tool without the database writes nothing, so has no events to tag.
+        tagging: AbstractContextManager[list[Any]] = (
+            audit_tags(tool=tool.name) if tool.database else nullcontext([])
+        )
+        with tagging as recorded:
             result = tool.fn(principal=principal, **arguments)
     except ObjectDoesNotExist:
         raise NotFound(tool.not_found) from None

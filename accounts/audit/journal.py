@@ -19,7 +19,7 @@ import threading
 from collections import defaultdict
 
 from accounts.audit.chain import seal_pending
-from accounts.audit.models import AuditEvent
+from accounts.audit.models import NewEvent
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +34,12 @@ class Journal:
 
     def __init__(self, *, max_pending: int = MAX_PENDING) -> None:
         self.max_pending = max_pending
-        self._events: list[AuditEvent] = []
+        self._events: list[NewEvent] = []
         self._to_seal: set[int] = set()
         self._failures: dict[int, int] = {}  # organization id → flushes failed in a row
         self._lock = threading.Lock()  # appended to from the event loop and the database threads
 
-    def add(self, event: AuditEvent) -> bool:
+    def add(self, event: NewEvent) -> bool:
         """Keep a read's event for the next flush; False when full (then the caller writes it now)."""
         with self._lock:
             if len(self._events) >= self.max_pending:
@@ -67,7 +67,7 @@ class Journal:
         with self._lock:
             events, self._events = self._events, []
             to_seal, self._to_seal = self._to_seal, set()
-        batches: dict[int, list[AuditEvent]] = defaultdict(list)
+        batches: dict[int, list[NewEvent]] = defaultdict(list)
         for event in events:
             batches[event.organization_id].append(event)
         sealed = 0
@@ -85,9 +85,8 @@ class Journal:
                     logger.error("gave up on %s audit events of organization %s", len(batch), org_id)
                     continue
                 self._failures[org_id] = attempts
-                for event in batch:  # new again: the failed transaction may have set their chain fields
-                    event.pk, event.seq, event.prev_hash, event.hash = None, None, "", ""
-                    event._state.adding = True
+                for event in batch:  # unsealed again: the failed transaction may have set these
+                    event.seq, event.prev_hash, event.hash = None, "", ""
                 with self._lock:
                     self._events[:0] = batch
                     self._to_seal.add(org_id)

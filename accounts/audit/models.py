@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -154,3 +156,37 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id}#{self.seq}"
+
+
+@dataclass(slots=True)
+class NewEvent:
+    """An audit event not yet saved: the content of an `AuditEvent`, by attribute name, without a model.
+
+    Reads' events wait in the journal in this form (accounts/audit/journal.py) and are written in
+    batches, already sealed (`accounts.audit.chain.seal_pending(append=…)`): a model instance per
+    MCP call cost more than the rest of the journal. `to_model()` gives the row to save at once.
+    """
+
+    organization_id: int
+    action: str
+    channel: str
+    actor_id: int | None = None
+    actor_label: str = ""
+    credential_kind: str = ""
+    credential_id: str = ""
+    credential_label: str = ""
+    project_id: int | None = None
+    target_type: str = ""
+    target_id: str = ""
+    target_label: str = ""
+    ip: str | None = None
+    user_agent: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=timezone.now)
+    # Given by the sealer.
+    seq: int | None = None
+    prev_hash: str = ""
+    hash: str = ""
+
+    def to_model(self) -> AuditEvent:
+        return AuditEvent(**{name: getattr(self, name) for name in self.__slots__})  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from django.db import models, transaction
 
 from accounts.audit.chain import seal_pending
-from accounts.audit.models import AuditAction, AuditEvent
+from accounts.audit.models import AuditAction, AuditEvent, NewEvent
 from accounts.content.models import Project
 
 if TYPE_CHECKING:
@@ -55,23 +55,24 @@ def _event(
     target_label: str,
     project: Project | None,
     data: dict[str, Any] | None,
-) -> AuditEvent:
+) -> NewEvent:
     if project is None and isinstance(target, Project):
         project = target
     credential = principal.credential
     tags = _TAGS.get()
     if tags is not None:
         data = {**(data or {}), **tags[0]}
-    return AuditEvent(
-        organization=principal.organization,
+    user = principal.user
+    return NewEvent(
+        organization_id=principal.organization.pk,
         action=str(action),
         channel=principal.channel,
-        actor=principal.user,
-        actor_label=principal.user.email if principal.user else "",
+        actor_id=user.pk if user is not None else None,
+        actor_label=user.email if user is not None else "",
         credential_kind=credential.kind if credential else "",
         credential_id=credential.id if credential else "",
         credential_label=credential.label if credential else "",
-        project=project,
+        project_id=project.pk if project is not None else None,
         target_type=target._meta.model_name or "" if target is not None else "",
         target_id=str(getattr(target, "public_id", None) or target.pk) if target is not None else "",
         target_label=(target_label or (str(target) if target is not None else ""))[:200],
@@ -100,7 +101,11 @@ def audit_record(
         target_label=target_label,
         project=project,
         data=data,
-    )
+    ).to_model()
+    # The instances at hand, so that reading them back from the event costs no query.
+    event.organization, event.actor = principal.organization, principal.user
+    if event.project_id is not None:
+        event.project = project if project is not None else target  # type: ignore[assignment]
     event.save()
     tags = _TAGS.get()
     if tags is not None:
@@ -111,29 +116,29 @@ def audit_record(
 
 def read_event(
     *, principal: Principal, action: AuditAction | str, data: dict[str, Any] | None = None
-) -> AuditEvent:
+) -> NewEvent:
     """The event of a read (nothing changed), not saved: for `journal_or_save()`. No database access."""
     return _event(principal=principal, action=action, target=None, target_label="", project=None, data=data)
 
 
-def journal_or_save(event: AuditEvent) -> bool:
+def journal_or_save(event: NewEvent) -> bool:
     """Hand a read's event to the journal of `audit_deferred_to()`; True if it took it. Otherwise (no
     journal, or a full one) the caller must `save_now()` it, in a thread that may use the database."""
     journal = _JOURNAL.get()
     return journal is not None and journal.add(event)
 
 
-def save_now(event: AuditEvent) -> None:
+def save_now(event: NewEvent) -> None:
     """Write a read's event in a transaction of its own."""
     with transaction.atomic():
-        event.save()
+        event.to_model().save()
         _queue_sealing(event.organization_id)
 
 
 class Deferred(Protocol):
     """Where the events of `audit_deferred_to()` go (accounts.audit.journal.Journal)."""
 
-    def add(self, event: AuditEvent) -> bool: ...
+    def add(self, event: NewEvent) -> bool: ...
 
     def note(self, org_id: int) -> None: ...
 
