@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean bench
+.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean bench messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,13 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Re-extract the English and Russian catalogs (locale/) after changing strings; needs GNU gettext
+## (apt-get install gettext), unlike `make run`/`make test`, which compile the catalogs in pure Python.
+messages: install
+	$(BIN)/python manage.py makemessages -l en -l ru --add-location=file --no-obsolete \
+		--ignore=.venv --ignore=bench --ignore=tests --ignore=staticfiles --ignore=docs
+	$(BIN)/python -m config.catalogs
 
 ## Gatehouse's MCP endpoint vs a bare mcp SDK server, with wrk (apt-get install wrk); BENCHMARKS.md.
 ## ~17 minutes with the defaults; e.g. BENCH_ARGS="--db sqlite --targets whoami --rounds 3".

@@ -11,6 +11,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
+from config.catalogs import compile_catalogs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -154,6 +156,8 @@ LOGIN_FAILURE_IP_RATE = env.str("LOGIN_FAILURE_IP_RATE", default="30/h")
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English and Russian catalogs, compiled in pure Python (Babel) when a .po changed: no GNU gettext needed.
+compile_catalogs(LOCALE_PATHS[0])
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

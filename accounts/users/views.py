@@ -15,6 +15,7 @@ from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode, urlsafe_base64_decode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
@@ -188,7 +189,11 @@ def _password_changed(
     if disconnected:
         messages.info(
             request,
-            _("%(count)d connected app(s) and key(s) were revoked; we emailed you what still works.")
+            ngettext(
+                "%(count)d connected app or key was revoked; we emailed you what still works.",
+                "%(count)d connected apps and keys were revoked; we emailed you what still works.",
+                disconnected,
+            )
             % {"count": disconnected},
         )
 
