@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The origin of every link Gatehouse gives out: the URLs `make run` prints, the Connect snippets, the
+# OAuth metadata, the 401's resource_metadata, invitation and reset mail. Unset, it follows HOST and
+# PORT (0.0.0.0 and :: listen everywhere, so the link uses loopback); behind a proxy, set it.
+PUBLIC_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(if $(filter ::,$(HOST)),[::1],$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST)))):$(PORT)
 
 .PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean bench messages
 
@@ -29,7 +33,9 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-## Serve Gatehouse on http://127.0.0.1:8000 (SQLite by default, demo data seeded).
+seed run: export PUBLIC_URL := $(PUBLIC_URL)
+
+## Serve Gatehouse on http://$(HOST):$(PORT) (127.0.0.1:8000 unless given; SQLite by default, demo data seeded).
 run: seed
 	$(BIN)/python -m uvicorn config.asgi:application --host $(HOST) --port $(PORT)
 
