@@ -139,9 +139,25 @@ class MemberInviteView(MemberListView):
                         )
                         % {"email": invitation.email},
                     )
+                elif invited.replaced_roles:
+                    # Inviting a pending address again replaces that invitation, role included: say so.
+                    messages.success(
+                        request,
+                        _(
+                            "Invitation sent to %(email)s as %(role)s. It replaces the pending invitation "
+                            "as %(old_role)s, whose link no longer works."
+                        )
+                        % {
+                            "email": invitation.email,
+                            "role": Role(invitation.role).label,
+                            "old_role": invited.replaced_roles[-1].label,
+                        },
+                    )
                 else:
                     messages.success(
-                        request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+                        request,
+                        _("Invitation sent to %(email)s as %(role)s.")
+                        % {"email": invitation.email, "role": Role(invitation.role).label},
                     )
                 return redirect("accounts:members", org_slug=self.org.slug)
         return self.render_to_response(self.get_context_data(invite_form=form))
