@@ -236,7 +236,10 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "accounts.core.redaction.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "accounts.core.redaction.RedactSecretsFilter"},
+        "quiet_client_errors": {"()": "accounts.core.quiet.QuietClientErrorsFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
@@ -250,7 +253,8 @@ LOGGING = {
         # Loggers that print URLs or requests redact on the logger itself, before any handler (pytest's
         # caplog included) sees the record. uvicorn's access log prints query strings: its own
         # handlers are replaced so that its lines, too, go through the console handler above.
-        "django.request": {"filters": ["redact_secrets"]},
+        # A 4xx is one line, without its traceback (a 403 would otherwise print one).
+        "django.request": {"filters": ["redact_secrets", "quiet_client_errors"]},
         "django.server": {"filters": ["redact_secrets"], "handlers": [], "propagate": True},
         "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
         "uvicorn.error": {"filters": ["redact_secrets"], "handlers": [], "level": "INFO", "propagate": True},

@@ -172,7 +172,11 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    pass
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        # The session is gone; the message travels in the messages cookie to the sign-in page.
+        messages.info(request, _("You are signed out."))
+        return response
 
 
 def _password_changed(
