@@ -10,7 +10,7 @@ PORT ?= 8000
 # PORT (0.0.0.0 and :: listen everywhere, so the link uses loopback); behind a proxy, set it.
 PUBLIC_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(if $(filter ::,$(HOST)),[::1],$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST)))):$(PORT)
 
-.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean bench messages
+.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean bench messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ messages: install
 	$(BIN)/python manage.py makemessages -l en -l ru --add-location=file --no-obsolete \
 		--ignore=.venv --ignore=bench --ignore=tests --ignore=staticfiles --ignore=docs
 	$(BIN)/python -m config.catalogs
+
+## The user guide's screenshots (docs/images/, English and Russian): its own server on a free loopback
+## port and a fresh SQLite demo database, headless Chromium at 1280 px; the server is stopped after.
+screenshots: install-dev
+	$(BIN)/python -m tests.browser.guide_screenshots
 
 ## Gatehouse's MCP endpoint vs a bare mcp SDK server, with wrk (apt-get install wrk); BENCHMARKS.md.
 ## ~17 minutes with the defaults; e.g. BENCH_ARGS="--db sqlite --targets whoami --rounds 3".
