@@ -5,8 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The origin of every link Gatehouse gives out: the URLs `make run` prints, the Connect snippets, the
+# OAuth metadata, the 401's resource_metadata, invitation and reset mail. Unset, it follows HOST and
+# PORT (0.0.0.0 and :: listen everywhere, so the link uses loopback); behind a proxy, set it.
+PUBLIC_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(if $(filter ::,$(HOST)),[::1],$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST)))):$(PORT)
 
-.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean bench
+.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean bench messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +33,9 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-## Serve Gatehouse on http://127.0.0.1:8000 (SQLite by default, demo data seeded).
+seed run: export PUBLIC_URL := $(PUBLIC_URL)
+
+## Serve Gatehouse on http://$(HOST):$(PORT) (127.0.0.1:8000 unless given; SQLite by default, demo data seeded).
 run: seed
 	$(BIN)/python -m uvicorn config.asgi:application --host $(HOST) --port $(PORT)
 
@@ -57,6 +63,18 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Re-extract the English and Russian catalogs (locale/) after changing strings; needs GNU gettext
+## (apt-get install gettext), unlike `make run`/`make test`, which compile the catalogs in pure Python.
+messages: install
+	$(BIN)/python manage.py makemessages -l en -l ru --add-location=file --no-obsolete \
+		--ignore=.venv --ignore=bench --ignore=tests --ignore=staticfiles --ignore=docs
+	$(BIN)/python -m config.catalogs
+
+## The user guide's screenshots (docs/images/, English and Russian): its own server on a free loopback
+## port and a fresh SQLite demo database, headless Chromium at 1280 px; the server is stopped after.
+screenshots: install-dev
+	$(BIN)/python -m tests.browser.guide_screenshots
 
 ## Gatehouse's MCP endpoint vs a bare mcp SDK server, with wrk (apt-get install wrk); BENCHMARKS.md.
 ## ~17 minutes with the defaults; e.g. BENCH_ARGS="--db sqlite --targets whoami --rounds 3".

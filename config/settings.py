@@ -11,6 +11,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
+from config.catalogs import compile_catalogs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -154,6 +156,8 @@ LOGIN_FAILURE_IP_RATE = env.str("LOGIN_FAILURE_IP_RATE", default="30/h")
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English and Russian catalogs, compiled in pure Python (Babel) when a .po changed: no GNU gettext needed.
+compile_catalogs(LOCALE_PATHS[0])
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -232,7 +236,10 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "accounts.core.redaction.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "accounts.core.redaction.RedactSecretsFilter"},
+        "quiet_client_errors": {"()": "accounts.core.quiet.QuietClientErrorsFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
@@ -246,7 +253,8 @@ LOGGING = {
         # Loggers that print URLs or requests redact on the logger itself, before any handler (pytest's
         # caplog included) sees the record. uvicorn's access log prints query strings: its own
         # handlers are replaced so that its lines, too, go through the console handler above.
-        "django.request": {"filters": ["redact_secrets"]},
+        # A 4xx is one line, without its traceback (a 403 would otherwise print one).
+        "django.request": {"filters": ["redact_secrets", "quiet_client_errors"]},
         "django.server": {"filters": ["redact_secrets"], "handlers": [], "propagate": True},
         "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
         "uvicorn.error": {"filters": ["redact_secrets"], "handlers": [], "level": "INFO", "propagate": True},

@@ -240,6 +240,19 @@ def _invitation_list_pending(w: World) -> None:
     assert only_org(org_selectors.invitation_list_pending(principal=w.principal), w.org) == [w.invitation]
 
 
+def _invitation_list_for_recipient(w: World) -> None:
+    # Across organizations by design, but only what was sent to the person's own confirmed address.
+    person = w.other_member.user
+    assert list(org_selectors.invitation_list_for_recipient(user=person)) == []
+    mine = Invitation.all_orgs.create(
+        organization=w.org,
+        email=person.email,
+        token_hash="c" * 64,
+        expires_at=w.invitation.expires_at,
+    )
+    assert list(org_selectors.invitation_list_for_recipient(user=person)) == [mine]
+
+
 def _invitation_get(w: World) -> None:
     assert (
         org_selectors.invitation_get(principal=w.principal, public_id=w.invitation.public_id) == w.invitation
@@ -381,6 +394,7 @@ CROSS_TENANT_CASES: dict[str, Callable[[World], None]] = {
     "member_get_by_email": _member_get_by_email,
     "owner_count": _owner_count,
     "invitation_list_pending": _invitation_list_pending,
+    "invitation_list_for_recipient": _invitation_list_for_recipient,
     "invitation_get": _invitation_get,
     "invitation_get_by_token_hash": _invitation_get_by_token_hash,
     "project_list": _project_list,
@@ -453,9 +467,15 @@ ALLOWED: dict[str, str] = {
     "accounts/orgs/selectors.py:invitation_get_by_token_hash": (
         "Someone not yet in the organization opens an invitation link; the secret token is the authorization."
     ),
-    "accounts/orgs/services.py:invitation_accept": (
-        "Locks the invitation just found by its secret token (see above), before the new member "
-        "has a principal."
+    "accounts/orgs/services.py:_invitation_accept": (
+        "Locks the invitation just found by its secret token (see above) or by its addressee's "
+        "confirmed email (invitation_accept_as_recipient), before the new member has a principal."
+    ),
+    "accounts/orgs/services.py:invitation_accept_as_recipient": (
+        "Finds the invitation by id; _invitation_accept then refuses anyone but its confirmed addressee."
+    ),
+    "accounts/orgs/selectors.py:invitation_list_for_recipient": (
+        "The signed-in person's own pending invitations: filtered by their confirmed email address."
     ),
     "accounts/audit/chain.py:seal_pending": (
         "The audit sealer: runs after commit with only an organization id and filters on it explicitly "

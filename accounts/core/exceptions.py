@@ -15,6 +15,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, Permiss
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -111,7 +112,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return _error(
             429,
             "rate_limited",
-            _("Too many requests with this API key. Retry in %(seconds)s seconds.") % {"seconds": wait},
+            ngettext(
+                "Too many requests with this API key. Retry in %(seconds)s second.",
+                "Too many requests with this API key. Retry in %(seconds)s seconds.",
+                wait,
+            )
+            % {"seconds": wait},
             headers={"Retry-After": str(wait)},
             retry_after=wait,
         )

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.dynamic_client_registration import DynamicClientRegistrationView
 
@@ -41,9 +42,11 @@ def client_metadata_problem(metadata: Any) -> tuple[str, str] | None:
         if field in metadata and (not isinstance(value, str) or "\x00" in value):
             return "invalid_client_metadata", _("%(field)s must be a string.") % {"field": field}
     if len(metadata.get("client_name") or "") > MAX_NAME_LENGTH:
-        return "invalid_client_metadata", _("client_name is longer than %(n)d characters.") % {
-            "n": MAX_NAME_LENGTH
-        }
+        return "invalid_client_metadata", ngettext(
+            "client_name is longer than %(n)d character.",
+            "client_name is longer than %(n)d characters.",
+            MAX_NAME_LENGTH,
+        ) % {"n": MAX_NAME_LENGTH}
     uris = metadata.get("redirect_uris")
     if not isinstance(uris, list) or not uris or not all(isinstance(uri, str) for uri in uris):
         return "invalid_redirect_uri", _("redirect_uris must be a non-empty list of URLs.")

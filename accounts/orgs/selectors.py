@@ -94,6 +94,27 @@ def invitation_list_pending(*, principal: Principal) -> QuerySet[Invitation]:
     )
 
 
+def invitation_list_for_recipient(*, user: User) -> QuerySet[Invitation]:
+    """Pending invitations to the user's address, across organizations, once that address is confirmed.
+
+    An unconfirmed account has not shown that it reads the inbox, so it sees none (not even a count):
+    otherwise signing up with someone else's address would reveal who invited them, where and as what.
+    """
+    if not user.email_verified:
+        return Invitation.all_orgs.none()
+    return (
+        Invitation.all_orgs.filter(
+            email=user.email.lower(),
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .exclude(organization_id__in=Membership.all_orgs.filter(user_id=user.pk).values("organization_id"))
+        .select_related("organization", "invited_by")
+        .order_by("-created_at")
+    )
+
+
 def invitation_get(*, principal: Principal, public_id: str) -> Invitation:
     """One invitation of the principal's organization; another organization's is DoesNotExist."""
     principal.require(Permission.MEMBERS_MANAGE)

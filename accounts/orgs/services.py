@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
@@ -112,6 +112,8 @@ class Invited:
     invitation: Invitation
     link: str
     email_sent: bool | None = None
+    # The roles of the pending invitations to the same address that this one replaced (their links died).
+    replaced_roles: list[Role] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -131,7 +133,9 @@ def member_invite(*, principal: Principal, email: str, role: Role) -> Invited:
         .select_for_update()
         .filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True)
     )
+    replaced_roles = []
     for old in replaced:
+        replaced_roles.append(Role(old.role))
         old.revoked_at = timezone.now()
         old.save(update_fields=["revoked_at"])
         audit_record(
@@ -159,7 +163,7 @@ def member_invite(*, principal: Principal, email: str, role: Role) -> Invited:
         data={"email": email, "role": str(role)},
     )
     link = settings.PUBLIC_URL + reverse("accounts:invitation_accept", kwargs={"token": token})
-    invited = Invited(invitation=invitation, link=link)
+    invited = Invited(invitation=invitation, link=link, replaced_roles=replaced_roles)
     # robust: the invitation is committed by then, and a mail failure must not turn that into an error.
     transaction.on_commit(partial(_send_invitation_email, invited), robust=True)
     return invited
@@ -255,7 +259,28 @@ def invitation_accept(*, user: User, token: str, ip: str | None = None, user_age
     only the account whose confirmed address it was sent to may use it.
     """
     invitation = invitation_get_pending(token=token)
-    invitation = Invitation.all_orgs.select_for_update().select_related("organization").get(pk=invitation.pk)
+    return _invitation_accept(user=user, invitation_pk=invitation.pk, ip=ip, user_agent=user_agent)
+
+
+@transaction.atomic
+def invitation_accept_as_recipient(
+    *, user: User, public_id: str, ip: str | None = None, user_agent: str = ""
+) -> Membership:
+    """Join from one's own list of pending invitations (after signing up or in, without the link).
+
+    The confirmed address stands in for the emailed link: both prove the person reads that inbox.
+    Someone else's invitation is InvitationNotForYou, exactly as with its link.
+    """
+    pk = Invitation.all_orgs.filter(public_id=public_id).values_list("pk", flat=True).first()
+    if pk is None:
+        raise InvitationInvalid
+    return _invitation_accept(user=user, invitation_pk=pk, ip=ip, user_agent=user_agent, link=False)
+
+
+def _invitation_accept(
+    *, user: User, invitation_pk: int, ip: str | None, user_agent: str, link: bool = True
+) -> Membership:
+    invitation = Invitation.all_orgs.select_for_update().select_related("organization").get(pk=invitation_pk)
     if not invitation.is_pending:
         raise InvitationInvalid.for_invitation(invitation)
     invitation_check_recipient(user=user, invitation=invitation)
@@ -287,6 +312,8 @@ def invitation_accept(*, user: User, token: str, ip: str | None = None, user_age
             "invited_email": invitation.email,
             # An existing member keeps their role; the link is used up all the same.
             **({"already_member": True} if already_member else {}),
+            # Accepted from the person's list of invitations, with their confirmed address, not the link.
+            **({} if link else {"without_link": True}),
         },
     )
     return membership

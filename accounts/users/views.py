@@ -15,6 +15,7 @@ from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode, urlsafe_base64_decode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
@@ -171,7 +172,11 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    pass
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        # The session is gone; the message travels in the messages cookie to the sign-in page.
+        messages.info(request, _("You are signed out."))
+        return response
 
 
 def _password_changed(
@@ -188,7 +193,11 @@ def _password_changed(
     if disconnected:
         messages.info(
             request,
-            _("%(count)d connected app(s) and key(s) were revoked; we emailed you what still works.")
+            ngettext(
+                "%(count)d connected app or key was revoked; we emailed you what still works.",
+                "%(count)d connected apps and keys were revoked; we emailed you what still works.",
+                disconnected,
+            )
             % {"count": disconnected},
         )
 

@@ -18,3 +18,15 @@ document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+// GET filter forms (the audit log's) leave their empty fields out of the URL: short, shareable links.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches("form[data-drop-empty]")) return;
+  for (const field of form.elements) {
+    if (field.name && !field.disabled && field.value === "") field.disabled = true;
+  }
+});
+// Coming back to the page (the back button restores it as it was): enable those fields again.
+window.addEventListener("pageshow", () => {
+  document.querySelectorAll("form[data-drop-empty] [disabled]").forEach((field) => { field.disabled = false; });
+});

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -24,16 +25,23 @@ from accounts.core.web import (
 )
 from accounts.orgs.models import Invitation, Membership
 from accounts.orgs.selectors import (
+    invitation_list_for_recipient,
     membership_get,
+    organization_list_for_user,
 )
 from accounts.orgs.services import (
     InvitationInvalid,
     InvitationNotForYou,
     invitation_accept,
+    invitation_accept_as_recipient,
     invitation_check_recipient,
     invitation_get_pending,
 )
-from accounts.orgs.views.organizations import LAST_ORG_SESSION_KEY
+from accounts.orgs.views.organizations import (
+    INVITATIONS_SHOWN_SESSION_KEY,
+    LAST_ORG_SESSION_KEY,
+    remember_pending_invitations,
+)
 from accounts.users.models import User
 
 # The invitation link's secret, kept in the session between the link and the accept page, so that the
@@ -127,11 +135,57 @@ class InvitationAcceptView(TemplateView):
         except InvitationNotForYou:
             return self.render_to_response(self.get_context_data(), status=403)  # it says why
         request.session.pop(INVITATION_SESSION_KEY, None)
-        org = self.invitation.organization
-        request.session[LAST_ORG_SESSION_KEY] = org.slug
-        messages.success(
-            request,
-            _("Welcome to %(org)s! You joined as %(role)s.")
-            % {"org": org.name, "role": Role(membership.role).label},
+        return _welcome(request, membership)
+
+
+def _welcome(request: HttpRequest, membership: Membership) -> HttpResponse:
+    org = membership.organization
+    remember_pending_invitations(
+        request, len(invitation_list_for_recipient(user=signed_in_user(request)).values_list("pk", flat=True))
+    )
+    request.session[LAST_ORG_SESSION_KEY] = org.slug
+    messages.success(
+        request,
+        _("Welcome to %(org)s! You joined as %(role)s.")
+        % {"org": org.name, "role": Role(membership.role).label},
+    )
+    return redirect("accounts:org_home", org_slug=org.slug)
+
+
+class InvitationListView(LoginRequiredMixin, TemplateView):
+    """The signed-in person's pending invitations, shown after signing up or in: none gets lost."""
+
+    template_name = "accounts/orgs/invitation_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = signed_in_user(self.request)
+        invitations = list(invitation_list_for_recipient(user=user))
+        self.request.session[INVITATIONS_SHOWN_SESSION_KEY] = True
+        remember_pending_invitations(self.request, len(invitations))
+        return super().get_context_data(
+            invitations=invitations,
+            has_organizations=organization_list_for_user(user=user).exists(),
+            **kwargs,
         )
-        return redirect("accounts:org_home", org_slug=org.slug)
+
+
+class InvitationJoinView(LoginRequiredMixin, View):
+    """POST: accept one invitation from that list; the confirmed address stands in for the link."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, invitation_id: str, **kwargs: Any) -> HttpResponse:
+        try:
+            membership = invitation_accept_as_recipient(
+                user=signed_in_user(request),
+                public_id=invitation_id,
+                ip=client_ip(request),
+                user_agent=user_agent(request),
+            )
+        except (InvitationInvalid, InvitationNotForYou):
+            messages.error(
+                request,
+                _("That invitation can no longer be accepted. Ask the person who invited you for a new one."),
+            )
+            return redirect("accounts:invitations")
+        return _welcome(request, membership)

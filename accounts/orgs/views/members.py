@@ -86,7 +86,9 @@ class MemberListView(OrgViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         principal = self.principal
         manage = principal.can(Permission.MEMBERS_MANAGE)
-        rows = [self._row(membership, manage=manage) for membership in member_list(principal=principal)]
+        memberships = list(member_list(principal=principal))
+        owners = sum(m.role == Role.OWNER for m in memberships)
+        rows = [self._row(m, manage=manage, sole_owner=owners == 1) for m in memberships]
         if manage:
             kwargs.setdefault("invite_form", MemberInviteForm(actor_role=principal.role))
             kwargs.setdefault("invitations", list(invitation_list_pending(principal=principal)))
@@ -100,10 +102,13 @@ class MemberListView(OrgViewMixin, TemplateView):
             **kwargs,
         )
 
-    def _row(self, membership: Membership, *, manage: bool) -> MemberRow:
+    def _row(self, membership: Membership, *, manage: bool, sole_owner: bool) -> MemberRow:
         actor = self.principal.role
         is_self = membership.user_id == self.principal.person.pk
         assignable = [r for r in Role if can_assign_role(actor_role=actor, current=membership.role, new=r)]
+        if sole_owner and membership.role == Role.OWNER:
+            # The last owner's role cannot change (member_role_change refuses): no dropdown to try.
+            assignable = [Role.OWNER] if Role.OWNER in assignable else []
         return MemberRow(
             membership=membership,
             is_self=is_self,
@@ -139,9 +144,25 @@ class MemberInviteView(MemberListView):
                         )
                         % {"email": invitation.email},
                     )
+                elif invited.replaced_roles:
+                    # Inviting a pending address again replaces that invitation, role included: say so.
+                    messages.success(
+                        request,
+                        _(
+                            "Invitation sent to %(email)s as %(role)s. It replaces the pending invitation "
+                            "as %(old_role)s, whose link no longer works."
+                        )
+                        % {
+                            "email": invitation.email,
+                            "role": Role(invitation.role).label,
+                            "old_role": invited.replaced_roles[-1].label,
+                        },
+                    )
                 else:
                     messages.success(
-                        request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+                        request,
+                        _("Invitation sent to %(email)s as %(role)s.")
+                        % {"email": invitation.email, "role": Role(invitation.role).label},
                     )
                 return redirect("accounts:members", org_slug=self.org.slug)
         return self.render_to_response(self.get_context_data(invite_form=form))

@@ -27,6 +27,7 @@ from accounts.orgs.forms import (
 )
 from accounts.orgs.mixins import OrgViewMixin
 from accounts.orgs.selectors import (
+    invitation_list_for_recipient,
     membership_get,
     organization_list_for_user,
 )
@@ -37,15 +38,30 @@ from accounts.orgs.services import (
 )
 
 LAST_ORG_SESSION_KEY = "last_org"
+# Set once the person has seen their pending invitations in this session (signing in starts a new one).
+INVITATIONS_SHOWN_SESSION_KEY = "invitations_shown"
+# How many invitations wait for the person, counted by `/` (where signing in lands) and the invitations
+# page, for the header's menu: kept in the session, so that no page pays a query for it.
+PENDING_INVITATIONS_SESSION_KEY = "pending_invitations"
+
+
+def remember_pending_invitations(request: HttpRequest, count: int) -> None:
+    request.session[PENDING_INVITATIONS_SESSION_KEY] = count
 
 
 class HomeView(View):
-    """Send people where they work: their last organization, their first one, or to create one."""
+    """Send people where they work: their pending invitations (once a session), their last organization,
+    their first one, or to create one."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect("accounts:login")
-        organizations = organization_list_for_user(user=signed_in_user(request))
+        user = signed_in_user(request)
+        pending = len(invitation_list_for_recipient(user=user).values_list("pk", flat=True))
+        remember_pending_invitations(request, pending)
+        if pending and not request.session.get(INVITATIONS_SHOWN_SESSION_KEY):
+            return redirect("accounts:invitations")
+        organizations = organization_list_for_user(user=user)
         last = request.session.get(LAST_ORG_SESSION_KEY)
         org = organizations.filter(slug=last).first() if last else None
         org = org or organizations.first()

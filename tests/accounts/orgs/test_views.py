@@ -321,7 +321,7 @@ def test_invite_sends_email_without_leaking_the_link(
     assert (invitation.email, invitation.role, invitation.invited_by) == ("new@example.com", "admin", owner)
     [mail] = mailoutbox
     link = next(line for line in mail.body.splitlines() if "/invitations/" in line)
-    assert message_texts(response) == ["Invitation sent to new@example.com."]
+    assert message_texts(response) == ["Invitation sent to new@example.com as Admin."]
     page = client.get(members_url(org)).content.decode()
     assert link.split("/invitations/")[1] not in page
     assert AuditAction.MEMBER_INVITED in actions(org)
