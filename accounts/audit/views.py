@@ -11,7 +11,15 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -49,6 +57,14 @@ class AuditLogView(OrgViewMixin, TemplateView):
     template_name = "accounts/audit/log.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if any(value == "" for value in request.GET.values()):
+            # A filter form submitted without its script sends every field, empty or not: send the
+            # browser to the URL that names only what was chosen, the one people bookmark and share.
+            chosen = QueryDict(mutable=True)
+            for name, values in request.GET.lists():
+                chosen.setlist(name, [value for value in values if value != ""])
+            query = chosen.urlencode()
+            return HttpResponseRedirect(f"{request.path}?{query}" if query else request.path)
         form = audit_filter_form(principal=self.principal, data=request.GET)
         page, status = None, 200
         if form.is_valid():

@@ -530,3 +530,12 @@ def test_under_asgi_the_export_is_streamed_not_buffered(
         return b"".join([chunk async for chunk in response.streaming_content])
 
     assert len(json.loads(async_to_sync(fetch)())) == 121
+
+
+def test_empty_filter_fields_are_dropped_from_the_url(client: Client, org: Organization) -> None:
+    client.force_login(MembershipFactory(organization=org, role=Role.OWNER).user)
+    response = client.get(audit_url(org), {"action": "org.created", "actor": "", "project": "", "since": ""})
+    assert response.status_code == 302
+    assert response["Location"] == f"{audit_url(org)}?action=org.created"
+    response = client.get(audit_url(org), {"action": "", "actor": ""})
+    assert response["Location"] == audit_url(org)
