@@ -166,7 +166,7 @@ def database(vendor: str, label: str, tmp: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def gatehouse_env(database_url: str, port: int) -> dict[str, str]:
+def gatehouse_env(database_url: str, port: int, *, audit_dir: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -183,6 +183,8 @@ def gatehouse_env(database_url: str, port: int) -> dict[str, str]:
         "MCP_RATE_LIMIT_PER_CREDENTIAL": RATE_LIMIT,
         "MCP_RATE_LIMIT_PER_ORG": RATE_LIMIT,
         "PYTHONPATH": str(ROOT),
+        # The run's own signed checkpoints: not the development server's var/audit.
+        "AUDIT_CHECKPOINT_DIR": str(audit_dir),
     }
     env.pop("REDIS_URL", None)  # the default deployment: per-process memory cache for rate limits
     return env
@@ -344,7 +346,7 @@ def main_suite(vendor: str, args: argparse.Namespace, tmp: Path, log: Any) -> di
     report: dict[str, Any] = {"database": vendor}
     with database(vendor, "main", tmp) as url:
         gh_port, bare_port = free_port(), free_port()
-        env = gatehouse_env(url, gh_port)
+        env = gatehouse_env(url, gh_port, audit_dir=tmp / f"audit-{vendor}")
         prep_file = tmp / f"prepare-{vendor}.json"
         log(f"[{vendor}] migrating, seeding, capturing the tools' SQL")
         prep = prepare(env, prep_file, capture="tools" in groups)
@@ -424,7 +426,7 @@ def scale_suite(vendor: str, args: argparse.Namespace, tmp: Path, log: Any) -> l
         for count in args.scale:
             url = stack.enter_context(database(vendor, f"keys{count}", tmp))
             port = free_port()
-            env = gatehouse_env(url, port)
+            env = gatehouse_env(url, port, audit_dir=tmp / f"audit-{vendor}-{count}")
             log(f"[{vendor}] seeding {count} API keys and {count} OAuth tokens")
             started = time.monotonic()
             prep = prepare(env, tmp / f"prepare-{vendor}-{count}.json", credentials=count)
