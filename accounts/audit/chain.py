@@ -36,6 +36,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -104,24 +105,17 @@ def seal_pending(*, org_id: int, append: Sequence[NewEvent] = ()) -> int:
             # In time order, so that the chain reads as it happened (a batch of reads is written a
             # moment after writes that came later); ties keep the committed events first.
             chain: list[AuditEvent | NewEvent] = [*pending, *appended]
+            links: list[tuple[int, str, str, int]] = []  # seq, prev_hash, hash, id of committed events
             for link in sorted(chain, key=lambda link: link.created_at):
                 head.seq += 1
                 digest = event_digest(link, prev_hash=head.hash, seq=head.seq)
                 if isinstance(link, NewEvent):
                     link.seq, link.prev_hash, link.hash = head.seq, head.hash, digest
-                    head.hash = digest
-                    continue
-                # A plain QuerySet: the model refuses updates, and this one-time sealing is the exception.
-                sealed_now = (
-                    models.QuerySet(AuditEvent)
-                    .filter(pk=link.pk, hash="")
-                    .update(seq=head.seq, prev_hash=head.hash, hash=digest)
-                )
-                if sealed_now != 1:
-                    # Someone sealed it without the head lock: roll the batch back rather than
-                    # leave a gap in the chain; the next sealing starts again from the head.
-                    raise RuntimeError(f"audit event {link.pk} was sealed concurrently")
+                else:
+                    links.append((head.seq, head.hash, digest, link.pk))
                 head.hash = digest
+            if links:
+                _seal(links)
             if appended:
                 _insert(appended)
             head.save(update_fields=["seq", "hash"])
@@ -132,6 +126,38 @@ def seal_pending(*, org_id: int, append: Sequence[NewEvent] = ()) -> int:
         if last:
             # Later events are sealed by their own commit. Saves a transaction per audited request.
             return sealed
+
+
+def _seal(links: Sequence[tuple[int, str, str, int]]) -> None:
+    """Give committed events their place in the chain: one statement, many rows.
+
+    Raw SQL: the model refuses updates, and this one-time sealing (of rows whose hash is still
+    empty, which the PostgreSQL trigger allows) is the exception.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    table = db.ops.quote_name(AuditEvent._meta.db_table or "")
+    with db.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s AND hash = ''",  # noqa: S608
+            links,
+        )
+        if cursor.rowcount != len(links):
+            # Someone sealed one without the head lock: roll the batch back rather than leave a gap
+            # in the chain; the next sealing starts again from the head.
+            raise RuntimeError("audit events were sealed concurrently")
+
+
+def organizations_left_unsealed(*, committed_before: datetime) -> list[int]:
+    """Organizations with events committed before `committed_before` and still unsealed: left by a
+    process that died between a commit and its sealing (the partial index `audit_unsealed` holds only
+    unsealed rows, so this reads a handful of index entries, whatever the log's size)."""
+    return sorted(
+        set(
+            AuditEvent.all_orgs.filter(hash="", created_at__lt=committed_before).values_list(
+                "organization_id", flat=True
+            )
+        )
+    )
 
 
 # Rows per INSERT statement: well under SQLite's and PostgreSQL's limits on parameters.
