@@ -8,8 +8,11 @@ every `INTERVAL`, in the MCP database pool: per organization, one transaction th
 committed and inserts the reads' events already chained. At shutdown the lifespan stops the task and
 flushes what is left.
 
-A crash loses no write's event (it is committed; the next sealing, or `manage.py audit_verify --seal`,
-chains it) and at most the read events of the last `INTERVAL` (bounded by `Journal.max_pending`).
+A crash loses no write's event: it is committed, and any worker's task chains it. Every `SWEEP_EVERY`
+seconds the task also looks for events that some process committed more than `SWEEP_AFTER` seconds
+ago and never sealed (it was killed between its commit and its sealing, in this app or in the
+dashboard), and seals their organizations. A crash loses at most the read events of the last
+`INTERVAL` (bounded by `Journal.max_pending`).
 """
 
 from __future__ import annotations
@@ -18,20 +21,28 @@ import asyncio
 import contextlib
 import logging
 import os
+from datetime import timedelta
 
+from django.utils import timezone
+
+from accounts.audit.chain import organizations_left_unsealed
 from accounts.audit.journal import Journal
 from mcpserver.db import run_db
 
 logger = logging.getLogger(__name__)
 
 INTERVAL = float(os.environ.get("MCP_AUDIT_SEAL_INTERVAL", "0.1"))
+# Long enough that the process which committed an event has sealed it, if it is alive.
+SWEEP_AFTER = 5.0
+SWEEP_EVERY = float(os.environ.get("MCP_AUDIT_SWEEP_INTERVAL", "10"))
 
 
 class AuditSealer:
     """The journal of one MCP app, and the task that flushes it."""
 
-    def __init__(self, *, interval: float = INTERVAL) -> None:
+    def __init__(self, *, interval: float = INTERVAL, sweep_every: float = SWEEP_EVERY) -> None:
         self.interval = interval
+        self.sweep_every = sweep_every
         self.journal = Journal()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -47,6 +58,16 @@ class AuditSealer:
     def seal_now(self) -> int:
         """Flush the journal in the calling thread; returns how many events were sealed."""
         return self.journal.flush()
+
+    def sweep(self) -> int:
+        """Note the organizations whose events another process left unsealed; returns how many."""
+        cutoff = timezone.now() - timedelta(seconds=SWEEP_AFTER)
+        orphaned = organizations_left_unsealed(committed_before=cutoff)
+        for org_id in orphaned:
+            self.journal.note(org_id)
+        if orphaned:
+            logger.warning("sealing audit events left unsealed in %s organization(s)", len(orphaned))
+        return len(orphaned)
 
     def start(self) -> None:
         """Start the flushing task on the running loop (at lifespan startup)."""
@@ -64,7 +85,15 @@ class AuditSealer:
             await run_db(self.seal_now)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time()  # at startup first: a restarted worker seals what its death left
         while not self._stopping.is_set():
+            if loop.time() >= next_sweep:
+                next_sweep = loop.time() + self.sweep_every
+                try:
+                    await run_db(self.sweep)
+                except Exception:  # the database is away; the next sweep tries again
+                    logger.warning("could not look for unsealed audit events", exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
             if not self.journal.idle:  # a racy peek is fine: what it misses is seen on the next tick

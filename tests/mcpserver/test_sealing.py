@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.asgi import get_asgi_application
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.audit.chain import verify_chain
 from accounts.audit.journal import Journal
@@ -19,6 +21,7 @@ from accounts.core.principal import Principal
 from accounts.models import AuditEvent, Project
 from mcpserver.gateway import McpGateway
 from mcpserver.server import build_mcp_app
+from tests.factories import AuditEventFactory
 from tests.support.live import serve_in_thread
 from tests.support.mcp import Tenant, call, make_tenant, run, wait_sealed
 
@@ -104,3 +107,16 @@ def test_deferred_sealing_hands_over_the_organization_only_after_commit(
     assert [event.hash for event in events] == ["", ""]  # the journal's owner seals them, not the commit
     assert journal.flush() == 2
     assert verify_chain(org=owner_principal.organization).ok
+
+
+def test_events_another_process_left_unsealed_are_sealed_by_any_worker(transactional_db: None) -> None:
+    """A process killed between a commit and its sealing leaves events unsealed; a worker starting
+    (and every sweep after) finds and seals them, and leaves fresh ones to the process sealing them."""
+    orphaned, fresh = make_tenant("initech"), make_tenant("globex")
+    AuditEventFactory(organization=orphaned.org, created_at=timezone.now() - timedelta(minutes=5))
+    AuditEventFactory(organization=fresh.org)  # committed a moment ago: its own process seals it
+    with own_server(interval=0.05):
+        wait_sealed(orphaned.org, count=AuditEvent.objects.for_org(orphaned.org).count())
+    assert verify_chain(org=orphaned.org).pending == 0
+    assert verify_chain(org=orphaned.org).ok
+    assert verify_chain(org=fresh.org).pending == 1
