@@ -21,6 +21,10 @@ from django.db import connections
 
 from accounts.core.credential_cache import GENERATION_SQL
 
+GENERATIONS_SQL = (
+    "SELECT organization_id, value FROM accounts_credentialgeneration WHERE organization_id = ANY(%s)"
+)
+
 logger = logging.getLogger(__name__)
 
 
@@ -52,6 +56,14 @@ class _SQLite:
 
 
 class _PostgreSQL:
+    """Reads in rounds: a round reads every organization asked for since the previous round began.
+
+    Each request waits for a round that starts after it arrived, so it sees every change committed
+    before it arrived (the very next request after a revocation is refused), while at concurrency
+    one round answers many requests: a round trip to PostgreSQL cost more than the rest of a cached
+    call. A lone request starts its round at once.
+    """
+
     def __init__(self, settings: dict[str, Any]) -> None:
         self.conninfo = psycopg.conninfo.make_conninfo(
             dbname=settings["NAME"],
@@ -64,23 +76,38 @@ class _PostgreSQL:
             connect_timeout=5,
         )
         self.connection: psycopg.AsyncConnection[Any] | None = None
-        self.lock = asyncio.Lock()
+        self.waiting: dict[int, list[asyncio.Future[int | None]]] = {}
+        self.round: asyncio.Task[None] | None = None
 
     async def read(self, organization_id: int) -> int | None:
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(organization_id, []).append(future)
+        if self.round is None or self.round.done():
+            self.round = asyncio.get_running_loop().create_task(self._rounds())
+        return await future
+
+    async def _rounds(self) -> None:
+        while self.waiting:
+            asked, self.waiting = self.waiting, {}
+            values: dict[int, int] | None = None
+            try:
+                values = await self._read_many(list(asked))
+            finally:  # whatever happened, nobody waits forever: None sends them to the full lookup
+                for organization_id, futures in asked.items():
+                    for future in futures:
+                        if not future.done():
+                            future.set_result(values.get(organization_id) if values is not None else None)
+
+    async def _read_many(self, organization_ids: list[int]) -> dict[int, int] | None:
         try:
             if self.connection is None or self.connection.closed:
-                async with self.lock:
-                    if self.connection is None or self.connection.closed:
-                        self.connection = await psycopg.AsyncConnection.connect(
-                            self.conninfo, autocommit=True
-                        )
-            cursor = await self.connection.execute(GENERATION_SQL, (organization_id,), prepare=True)
-            row = await cursor.fetchone()
+                self.connection = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            cursor = await self.connection.execute(GENERATIONS_SQL, (organization_ids,), prepare=True)
+            return {int(org): int(value) for org, value in await cursor.fetchall()}
         except psycopg.Error:
-            logger.warning("could not read a credential generation", exc_info=True)
+            logger.warning("could not read credential generations", exc_info=True)
             await self.close()
             return None
-        return int(row[0]) if row is not None else None
 
     async def close(self) -> None:
         connection, self.connection = self.connection, None
