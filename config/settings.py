@@ -112,15 +112,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Redis only shares what each process could keep itself: rate-limit counts (accounts/core/ratelimit.py,
+# which counts per process while Redis is down) and the cache (DOT's client-metadata back-off). A
+# Redis outage must never fail a request: cache errors are logged and read as misses, and a Redis
+# that does not answer is given up on after half a second.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+            },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -194,7 +204,8 @@ else:
         "anyway, say it explicitly: EMAIL_URL=consolemail://"
     )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Gatehouse <no-reply@gatehouse.local>")
-# Sign-up, confirmation and reset mail, per client IP or address (django-ratelimit syntax).
+# Sign-up, confirmation and reset mail, per client IP or address. Every rate in these settings is
+# "<count>/<period>": 10/h, 300/min, 5/sec, 100/day, 10/5m (accounts/core/ratelimit.py, checked at startup).
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/h")
 EMAIL_CONFIRMATION_RATE = env.str("EMAIL_CONFIRMATION_RATE", default="5/h")
 PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/h")
@@ -339,7 +350,7 @@ SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "oauth2_
 # A refresh token retried this soon after its rotation (a lost response, two windows of one client)
 # gets a fresh pair instead of revoking the whole family.
 OAUTH_REFRESH_RETRY_SECONDS = env.int("OAUTH_REFRESH_RETRY_SECONDS", default=30)
-# Anonymous dynamic client registration, per client IP (django-ratelimit syntax).
+# Anonymous dynamic client registration, per client IP.
 OAUTH_DCR_RATE = env.str("OAUTH_DCR_RATE", default="20/h")
 # Token requests (code exchanges and refreshes), per grant presented (a code, a refresh token): one
 # connection's refreshes never spend another's. Refused token requests, per client IP.
@@ -360,8 +371,8 @@ CORS_URLS_REGEX = (
 
 # The MCP endpoint (mcpserver/, routed by config/asgi.py around Django). Its Host header is checked
 # against ALLOWED_HOSTS like Django's own views; browser Origins must be PUBLIC_URL, another allowed
-# host with PUBLIC_URL's scheme, or listed in MCP_ALLOWED_ORIGINS. Rates are "<count>/<sec|min|hour>",
-# counted in the cache (Redis when REDIS_URL is set, so every worker shares them).
+# host with PUBLIC_URL's scheme, or listed in MCP_ALLOWED_ORIGINS. Rates per credential and per
+# organization, counted by accounts/core/ratelimit.py (in Redis when REDIS_URL is set: shared).
 MCP_RESOURCE_URL = f"{PUBLIC_URL}/mcp"
 MCP_MAX_BODY_BYTES = env.int("MCP_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 MCP_RATE_LIMIT_PER_CREDENTIAL = env.str("MCP_RATE_LIMIT_PER_CREDENTIAL", default="300/min")
@@ -374,9 +385,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "accounts.core.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Per API key, in the cache (Redis when REDIS_URL is set, so the limit holds across workers).
-    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_LIMIT", default="600/min")},
 }
+# Per API key (accounts/api/throttling.py), counted like every other rate limit (accounts/core/ratelimit.py).
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gatehouse REST API",

@@ -29,7 +29,7 @@ from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from accounts.core.permissions import SCOPE_ORDER, TOKEN_SCOPES
-from accounts.core.ratelimit import Key, hit
+from accounts.core.ratelimit import hit, ip_key
 from accounts.core.secrecy import token_digest
 from accounts.core.web import add_service_errors, client_ip, signed_in_user, user_agent
 from accounts.oauth.applications import app_domain, app_is_loopback, app_is_verified, app_label
@@ -50,16 +50,10 @@ GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
 def rate_limited(
-    request: HttpRequest,
-    *,
-    group: str,
-    key: Key,
-    rate: str,
-    description: str,
-    count: bool = True,
+    *, scope: str, key: str, rate: str, description: str, count: bool = True
 ) -> HttpResponse | None:
     """Count the request (accounts/core/ratelimit.py); over `rate`, the JSON 429 to send, with Retry-After."""
-    retry_after = hit(request, group=group, key=key, rate=rate, count=count)
+    retry_after = hit(scope=scope, key=key, rate=rate, count=count)
     if retry_after is None:
         return None
     response = JsonResponse({"error": "rate_limited", "error_description": description}, status=429)
@@ -67,7 +61,7 @@ def rate_limited(
     return response
 
 
-def _token_grant(group: str, request: HttpRequest) -> str:
+def _token_grant(request: HttpRequest) -> str:
     """What a token request is counted against: the grant it presents (its code or refresh token).
 
     One connection's refreshes must never spend another's limit, even when a hosted client refreshes
@@ -302,11 +296,17 @@ class TokenView(dot_views.TokenView):
             error = "unsupported_grant_type" if grant_type else "invalid_request"
             return self.no_store(JsonResponse({"error": error}, status=400))
         description = _("Too many token requests; try again later.")
-        failures = {"group": "oauth-token-failures", "key": "ip", "rate": settings.OAUTH_TOKEN_FAILURE_RATE}
-        limited = rate_limited(request, **failures, description=description, count=False) or rate_limited(
-            request,
-            group="oauth-token",
-            key=_token_grant,
+        ip = ip_key(request)
+
+        def failures(*, count: bool) -> HttpResponse | None:
+            rate = settings.OAUTH_TOKEN_FAILURE_RATE
+            return rate_limited(
+                scope="oauth-token-failures", key=ip, rate=rate, description=description, count=count
+            )
+
+        limited = failures(count=False) or rate_limited(
+            scope="oauth-token",
+            key=_token_grant(request),
             rate=settings.OAUTH_TOKEN_RATE,
             description=description,
         )
@@ -314,7 +314,7 @@ class TokenView(dot_views.TokenView):
         if response.status_code in (400, 401) and limited is None:
             # A refused grant (guessed, stale, replayed) counts against its address; a valid one never
             # spends a bucket shared with other organizations.
-            rate_limited(request, **failures, description=description)
+            failures(count=True)
         # oauthlib omits the headers when an error is raised while saving (e.g. invalid_target).
         if response.content.startswith(b"{"):
             response["Content-Type"] = "application/json"

@@ -20,6 +20,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.dynamic_client_registration import DynamicClientRegistrationView
 
 from accounts.core.permissions import SCOPE_ORDER
+from accounts.core.ratelimit import ip_key
 from accounts.core.web import client_ip
 from accounts.oauth.endpoints import GRANT_TYPES, rate_limited
 from accounts.oauth.models import OAuthApplication, redirect_uri_problem
@@ -77,9 +78,8 @@ class RegisterView(DynamicClientRegistrationView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         limited = rate_limited(
-            request,
-            group="oauth-register",
-            key="ip",
+            scope="oauth-register",
+            key=ip_key(request),
             rate=settings.OAUTH_DCR_RATE,
             description=_("Too many registrations; try again later."),
         )

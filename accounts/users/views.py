@@ -20,7 +20,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
 
-from accounts.core.ratelimit import hit
+from accounts.core.ratelimit import hit, ip_key
 from accounts.core.web import client_ip, signed_in_user, user_agent
 from accounts.users.forms import LoginForm, PasswordChangeForm, SetPasswordForm, SignupForm
 from accounts.users.models import User
@@ -58,7 +58,7 @@ class SignupView(FormView):
         return super().get_context_data(next=_safe_next(self.request), **kwargs)
 
     def form_valid(self, form: SignupForm) -> HttpResponse:
-        if hit(self.request, group="signup", key="ip", rate=settings.SIGNUP_RATE):
+        if hit(scope="signup", key=ip_key(self.request), rate=settings.SIGNUP_RATE):
             form.add_error(None, _("Too many sign-ups from your network. Try again in a while."))
             return self.render_to_response(self.get_context_data(form=form), status=429)
         email = form.cleaned_data["email"]
@@ -141,7 +141,7 @@ class EmailConfirmResendView(LoginRequiredMixin, View):
         user = signed_in_user(request)
         if user.email_verified:
             messages.info(request, _("Your email address is already confirmed."))
-        elif hit(request, group="email-confirmation", key="user", rate=settings.EMAIL_CONFIRMATION_RATE):
+        elif hit(scope="email-confirmation", key=str(user.pk), rate=settings.EMAIL_CONFIRMATION_RATE):
             messages.warning(request, _("A link was sent just now. Check your inbox, or try again later."))
         else:
             email_confirmation_send(user=user)
@@ -158,13 +158,13 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if hit(request, group="login-failures", key="ip", rate=settings.LOGIN_FAILURE_IP_RATE, count=False):
+        if hit(scope="login-failures", key=ip_key(request), rate=settings.LOGIN_FAILURE_IP_RATE, count=False):
             return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form: Any) -> HttpResponse:
         if self.request.method == "POST":
-            hit(self.request, group="login-failures", key="ip", rate=settings.LOGIN_FAILURE_IP_RATE)
+            hit(scope="login-failures", key=ip_key(self.request), rate=settings.LOGIN_FAILURE_IP_RATE)
         return super().form_invalid(form)
 
     def get_initial(self) -> dict[str, Any]:
@@ -227,13 +227,8 @@ class PasswordResetView(auth_views.PasswordResetView):
         # Per address and per network: limits mail bombing and guessing alike, and says nothing
         # about whether the address has an account.
         email = str(form.cleaned_data["email"]).strip().lower()
-        by_email = hit(
-            self.request,
-            group="password-reset-email",
-            key=lambda g, r: email,
-            rate=settings.PASSWORD_RESET_RATE,
-        )
-        by_ip = hit(self.request, group="password-reset-ip", key="ip", rate=settings.PASSWORD_RESET_IP_RATE)
+        by_email = hit(scope="password-reset-email", key=email, rate=settings.PASSWORD_RESET_RATE)
+        by_ip = hit(scope="password-reset-ip", key=ip_key(self.request), rate=settings.PASSWORD_RESET_IP_RATE)
         if by_email or by_ip:
             form.add_error(None, _("Too many reset requests. Try again in a while."))
             return self.render_to_response(self.get_context_data(form=form), status=429)

@@ -16,23 +16,51 @@ def redis_available() -> bool:
     return shutil.which("redis-server") is not None
 
 
-@contextmanager
-def redis_server() -> Iterator[str]:
-    """redis-server on 127.0.0.1 and a free port, in memory only; yields its redis:// URL."""
-    port = free_port()
-    command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+class RedisProcess:
+    """redis-server on 127.0.0.1:`port`, in memory only; stop() and start() again on the same port
+    (a Redis outage and its end)."""
+
+    def __init__(self, *, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        port = str(self.port)
+        command = ["redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
             except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
                     raise RuntimeError("redis-server did not start") from None
                 time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+
+    def stop(self) -> None:
+        """Stop this server, by its own PID."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@contextmanager
+def redis_process() -> Iterator[RedisProcess]:
+    """A started RedisProcess on a free port, stopped at the end."""
+    redis = RedisProcess(port=free_port())
+    redis.start()
+    try:
+        yield redis
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        redis.stop()
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """redis-server on 127.0.0.1 and a free port, in memory only; yields its redis:// URL."""
+    with redis_process() as redis:
+        yield redis.url

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
-from accounts.api.throttling import ApiKeyRateThrottle
 from accounts.audit.models import AuditAction
 from accounts.core.principal import Channel, CredentialKind
 from accounts.models import AuditEvent, Membership, Organization
@@ -128,10 +127,8 @@ def test_rolled_keys_work_during_the_overlap_only(
     assert api("GET", "/api/v1/whoami/", new_plaintext).status_code == 200
 
 
-def test_rate_limit_is_per_key_with_retry_after(
-    api: Api, owner_membership: Membership, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(ApiKeyRateThrottle, "THROTTLE_RATES", {"api_key": "2/min"})
+@override_settings(API_RATE_LIMIT="2/min")
+def test_rate_limit_is_per_key_with_retry_after(api: Api, owner_membership: Membership) -> None:
     _, first = make_key(owner_membership)
     _, second = make_key(owner_membership)
     assert [api("GET", "/api/v1/whoami/", first).status_code for _ in range(2)] == [200, 200]
