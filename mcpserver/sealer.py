@@ -8,6 +8,10 @@ every `INTERVAL`, in the MCP database pool: per organization, one transaction th
 committed and inserts the reads' events already chained. At shutdown the lifespan stops the task and
 flushes what is left.
 
+While the database is unreachable, a pass writes nothing and the journal keeps its events (up to
+`Journal.max_pending`) for the first pass after it returns: a pass checks the connection first, so
+the outage does not spend the attempts the journal allows an organization whose writes fail.
+
 A crash loses no write's event (it is committed; the next sealing, or `manage.py audit_verify --seal`,
 chains it) and at most the read events of the last `INTERVAL` (bounded by `Journal.max_pending`).
 """
@@ -19,12 +23,16 @@ import contextlib
 import logging
 import os
 
+from django.db import connection
+
 from accounts.audit.journal import Journal
+from accounts.core import outage
 from mcpserver.db import run_db
 
 logger = logging.getLogger(__name__)
 
 INTERVAL = float(os.environ.get("MCP_AUDIT_SEAL_INTERVAL", "0.1"))
+OUTAGE_INTERVAL = 1.0  # how often a pass checks whether an unreachable database is back
 
 
 class AuditSealer:
@@ -35,6 +43,7 @@ class AuditSealer:
         self.journal = Journal()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self.waiting = False  # the last pass found the database unreachable
 
     @property
     def running(self) -> bool:
@@ -47,6 +56,24 @@ class AuditSealer:
     def seal_now(self) -> int:
         """Flush the journal in the calling thread; returns how many events were sealed."""
         return self.journal.flush()
+
+    def seal_when_reachable(self) -> int:
+        """A pass: `seal_now()` if the database answers; otherwise keep everything for a later pass.
+
+        The journal gives up on an organization after `MAX_ATTEMPTS` failed flushes in a row (two
+        seconds at the default interval); an outage is not the organization's failure.
+        """
+        try:
+            connection.ensure_connection()
+        except outage.OUTAGE_ERRORS:
+            if not self.waiting:
+                self.waiting = True
+                logger.error("audit writer: database unavailable; %s events kept", len(self.journal))
+            return 0
+        if self.waiting:
+            self.waiting = False
+            logger.warning("audit writer: database back; writing %s kept events", len(self.journal))
+        return self.seal_now()
 
     def start(self) -> None:
         """Start the flushing task on the running loop (at lifespan startup)."""
@@ -65,10 +92,11 @@ class AuditSealer:
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
+            interval = max(self.interval, OUTAGE_INTERVAL) if self.waiting else self.interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
             if not self.journal.idle:  # a racy peek is fine: what it misses is seen on the next tick
                 try:
-                    await run_db(self.seal_now)
+                    await run_db(self.seal_when_reachable)
                 except Exception:  # the pool itself failed; keep the task alive for the next tick
                     logger.exception("audit sealing pass failed")

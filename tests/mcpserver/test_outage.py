@@ -12,11 +12,17 @@ from collections.abc import Callable
 from unittest import mock
 
 import pytest
+from django.db import OperationalError
 
+from accounts.audit.journal import MAX_ATTEMPTS
+from accounts.audit.models import AuditAction
+from accounts.audit.record import read_event
+from accounts.core.principal import Principal
 from accounts.models import AuditEvent
 from mcpserver.gateway import McpGateway
+from mcpserver.sealer import AuditSealer
 from tests.support.mcp import Tenant, post, tool_call
-from tests.support.outage import assert_nothing_internal, database_down
+from tests.support.outage import DRIVER_TEXT, assert_nothing_internal, database_down
 
 DESCRIPTION = "The database is unavailable; try again in a few seconds."
 UNAVAILABLE = {"code": -32603, "message": DESCRIPTION, "data": {"retry_after": 5}}
@@ -129,3 +135,31 @@ def test_recovery_needs_nothing_once_the_database_is_back(mcp_url: str, acme: Te
     assert response.status_code == 200
     assert "error" not in response.json()
     assert not response.json()["result"].get("isError")
+
+
+@pytest.mark.django_db
+def test_the_audit_writer_keeps_its_events_through_an_outage(
+    owner_principal: Principal, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The journal gives up on an organization after MAX_ATTEMPTS failed flushes (2 s at the default
+    interval); an outage longer than that must not cost the events waiting in it."""
+    sealer = AuditSealer()
+    assert sealer.journal.add(
+        read_event(principal=owner_principal, action=AuditAction.MCP_TOOL_CALLED, data={"tool": "whoami"})
+    )
+    unreachable = mock.Mock(**{"ensure_connection.side_effect": OperationalError(DRIVER_TEXT)})
+    with (
+        database_down(),
+        mock.patch("mcpserver.sealer.connection", unreachable),
+        caplog.at_level(logging.INFO),
+    ):
+        for _ in range(MAX_ATTEMPTS + 5):
+            assert sealer.seal_when_reachable() == 0
+    assert len(sealer.journal) == 1
+    assert caplog.text.count("audit writer: database unavailable; 1 events kept") == 1
+
+    assert sealer.seal_when_reachable() == 1  # back: written and sealed
+    assert not sealer.waiting
+    event = AuditEvent.objects.for_org(owner_principal.organization).get(action=AuditAction.MCP_TOOL_CALLED)
+    assert event.data == {"tool": "whoami"}
+    assert event.hash
