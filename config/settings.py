@@ -59,6 +59,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a key in a URL (or a NUL character anywhere) is refused before anything else sees the request.
     "accounts.core.urlguard.UrlGuardMiddleware",
+    # A view that finds the database unreachable answers 503 (JSON for API and OAuth clients, a page
+    # for people) instead of Django's 500 (accounts/core/outage.py).
+    "accounts.core.outage.DatabaseUnavailableMiddleware",
     # Answers CORS preflights for the OAuth endpoints only (CORS_URLS_REGEX).
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",

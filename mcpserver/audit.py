@@ -7,7 +7,9 @@ the tool (mcpserver/registry.py, in the write's own transaction); a tool that on
 answers (a failed call, a resource read, a prompt, a completion) is recorded here, with its
 outcome, after the answer is computed. Events of requests that changed nothing go to the journal
 of the gateway's sealer, written in batches (accounts/audit/journal.py), or are saved at once when
-there is none.
+there is none. During a database outage the journal keeps them for its writer; an event that has to be
+saved at once and cannot be is logged as lost, and a call whose own event is lost so is answered
+as unavailable, never with its result unaudited.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from mcp_types import INVALID_PARAMS
 
 from accounts.audit.models import AuditAction, NewEvent
 from accounts.audit.record import journal_or_save, read_event, save_now
+from accounts.core import outage
 from accounts.core.principal import Principal
 from mcpserver.context import CURRENT_CALL, CURRENT_PRINCIPAL, ToolCall
 from mcpserver.db import run_db
+from mcpserver.outage import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +94,13 @@ class AuditedRequests:
         params = ctx.params if isinstance(ctx.params, Mapping) else {}
         call = ToolCall(name=_text(params.get("name"), 64))
         token = CURRENT_CALL.set(call)
+        answered = False
         try:
             result = await call_next(ctx)
+            answered = True
         except MCPError as error:
-            call.outcome = "invalid_request" if error.error.code == INVALID_PARAMS else "error"
+            default = "invalid_request" if error.error.code == INVALID_PARAMS else "error"
+            call.outcome = getattr(error, "outcome", default)
             call.detail = error.error.message
             raise
         except Exception:
@@ -110,5 +117,11 @@ class AuditedRequests:
                     detail=call.detail,
                 )
                 if not journal_or_save(event):
-                    await run_db(save_now, event=event)
+                    try:
+                        await run_db(save_now, event=event)
+                    except outage.OUTAGE_ERRORS:
+                        # Not raised over the call's own error; a result is not given out unaudited.
+                        logger.error("lost the audit event of an MCP %s: database unavailable", ctx.method)
+                        if answered:
+                            raise DatabaseUnavailable from None
         return result

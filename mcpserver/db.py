@@ -11,6 +11,9 @@ still run in parallel, up to the pool size), and each thread keeps its connectio
 - a connection that saw an error and is no longer usable is closed after the call; one idle for
   longer than `IDLE_CHECK` seconds is checked before use (a server restart or an idle timeout must
   not fail the next request); one older than `MAX_AGE` seconds is closed and reopened;
+- once one connection is found broken, or cannot be opened (the database went away: a restart, a
+  failover, an outage), every other connection not checked since is checked before its next use,
+  so that after the database is back no thread answers a request with a connection it broke;
 - the pool's connections are closed when the server shuts down (`close_pool`, from the lifespan).
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import math
 import os
 import threading
 import time
@@ -38,6 +42,8 @@ IDLE_CHECK = 30.0
 _executor = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="mcp-db")
 _opened: dict[BaseDatabaseWrapper, float] = {}  # connection wrapper → when its connection was opened
 _used: dict[BaseDatabaseWrapper, float] = {}
+_checked: dict[BaseDatabaseWrapper, float] = {}  # when `is_usable()` last said yes
+_broken_at = -math.inf  # when a pool connection was last found broken: the others may be too
 _lock = threading.Lock()
 
 
@@ -46,21 +52,34 @@ def _before() -> None:
     for conn in connections.all(initialized_only=True):
         if conn.connection is None:
             continue
-        if now - _opened.get(conn, now) > MAX_AGE or (
-            now - _used.get(conn, now) > IDLE_CHECK and not conn.is_usable()
-        ):
+        opened = _opened.get(conn, now)
+        if now - opened > MAX_AGE:
             _close(conn)
+            continue
+        suspect = _checked.get(conn, opened) <= _broken_at
+        if suspect or now - _used.get(conn, now) > IDLE_CHECK:
+            if conn.is_usable():
+                with _lock:
+                    _checked[conn] = now
+            else:
+                _close(conn)
 
 
 def _after() -> None:
+    global _broken_at
     now = time.monotonic()
     for conn in connections.all(initialized_only=True):
         if conn.connection is None:
+            if conn.errors_occurred:  # it could not connect: connections checked before are suspect
+                _broken_at = now
+                conn.errors_occurred = False
             with _lock:
                 _opened.pop(conn, None)
+                _checked.pop(conn, None)
             continue
         if conn.errors_occurred:
             if not conn.is_usable():
+                _broken_at = now
                 _close(conn)
                 continue
             conn.errors_occurred = False
@@ -74,6 +93,7 @@ def _close(conn: BaseDatabaseWrapper) -> None:
     with _lock:
         _opened.pop(conn, None)
         _used.pop(conn, None)
+        _checked.pop(conn, None)
 
 
 def _call(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
@@ -120,3 +140,4 @@ def close_pool() -> None:
         for conn in [conn for conn in _opened if conn.connection is None]:
             _opened.pop(conn, None)
             _used.pop(conn, None)
+            _checked.pop(conn, None)

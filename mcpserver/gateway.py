@@ -2,13 +2,14 @@
 
 In order: anything but POST gets 405 (a stateless GET would hold an empty stream open); credentials
 in the URL 400; Host is checked against ALLOWED_HOSTS (421) and Origin (403); the body is capped
-(413); the bearer token is resolved (401 with `resource_metadata`) and rate limits counted (429 +
-Retry-After); a `tools/call` whose tool needs a scope the token lacks is answered 403
-`insufficient_scope` naming it, so clients can step up. Only then does the SDK see the request, with
-the principal in a context variable. The SDK's own bearer middleware is not used: it requires one
-fixed set of scopes for every request, where ours depend on the tool called. The audit events of
-MCP calls are sealed by a background task the gateway's lifespan runs (mcpserver/sealer.py), not
-inline after each call's commit.
+(413); the bearer token is resolved (401 with `resource_metadata`; 503 + Retry-After when the
+database is unreachable, accounts/core/outage.py) and rate limits counted (429 + Retry-After); a
+`tools/call` whose tool needs a scope the token lacks is answered 403 `insufficient_scope` naming it,
+so clients can step up. Only then does the SDK see the request, with the principal in a context
+variable. The SDK's own bearer middleware is not used: it requires one fixed set of scopes for every
+request, where ours depend on the tool called. The audit events of MCP calls are sealed by a
+background task the gateway's lifespan runs (mcpserver/sealer.py), not inline after each call's
+commit.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.http.request import split_domain_port, validate_host
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accounts.audit.record import audit_deferred_to
+from accounts.core import outage
 from accounts.core.bearer import InvalidToken
 from accounts.core.urlguard import credential_in_url, query_credential_error_body
 from mcpserver import auth
@@ -206,12 +208,18 @@ class McpGateway:
             await _error(send, 401, "invalid_token", "Send Authorization: Bearer <token>.", challenge)
             return
         client = scope.get("client")
-        principal, limited = await auth.authenticate(
-            token=token,
-            ip=client[0] if client else None,
-            user_agent=headers.get("user-agent", ""),
-            generations=self.generations,
-        )
+        try:
+            principal, limited = await auth.authenticate(
+                token=token,
+                ip=client[0] if client else None,
+                user_agent=headers.get("user-agent", ""),
+                generations=self.generations,
+            )
+        except outage.OUTAGE_ERRORS as error:
+            # Before the SDK, like the other refusals: JSON, Retry-After, nothing of the driver's text.
+            outage.log_outage("MCP authentication", error)
+            await _error(send, 503, outage.ERROR_CODE, outage.MESSAGE, retry_after=outage.RETRY_AFTER)
+            return
         if principal is None:
             description = str(InvalidToken.description)
             challenge = auth.www_authenticate(error="invalid_token", description=description)

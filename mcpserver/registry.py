@@ -18,7 +18,8 @@ return type (a pydantic model) the output schema. `register_tools()` wraps it so
   write's own transaction; a call that wrote no event (a read, or an edit that changed nothing) gets
   one `mcp.tool_called` event, written in a batch shortly after (accounts/audit/journal.py);
 - `DoesNotExist` (another organization's object included) becomes "not found", `ValidationError` a
-  tool error naming the argument, `PermissionDenied` a tool error: never a traceback.
+  tool error naming the argument, `PermissionDenied` a tool error: never a traceback; a database
+  outage, the JSON-RPC internal error of mcpserver/outage.py.
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ from mcp_types import ToolAnnotations
 
 from accounts.audit.models import AuditAction, NewEvent
 from accounts.audit.record import audit_tags, journal_or_save, save_now
+from accounts.core import outage
 from accounts.core.pagination import InvalidCursor
 from accounts.core.permissions import Permission
 from accounts.core.principal import MissingPermission, Principal
 from mcpserver.audit import read_mcp_event
 from mcpserver.context import CURRENT_CALL, current_principal
 from mcpserver.db import run_db
+from mcpserver.outage import unavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -208,12 +211,19 @@ def _async_tool(tool: OrgTool) -> Callable[..., Any]:
 
     async def call(**arguments: Any) -> Any:
         principal = current_principal()
-        if tool.database:
-            return await run_db(execute_and_save, tool=tool, principal=principal, arguments=arguments)
-        result, unsaved = execute(tool=tool, principal=principal, arguments=arguments)
-        if unsaved is not None:  # the journal is full: written now, in the pool
-            await run_db(save_now, event=unsaved)
-        return result
+        try:
+            if tool.database:
+                return await run_db(execute_and_save, tool=tool, principal=principal, arguments=arguments)
+            result, unsaved = execute(tool=tool, principal=principal, arguments=arguments)
+            if unsaved is not None:  # the journal is full: written now, in the pool
+                await run_db(save_now, event=unsaved)
+            return result
+        except outage.OUTAGE_ERRORS as error:
+            call = CURRENT_CALL.get()
+            if call is not None:  # a read's event that could not be saved: the middleware queues one
+                call.audited = False
+            # An MCPError, which the SDK answers as such; it would wrap anything else in a tool result.
+            raise unavailable(f"MCP tool {tool.name}", error) from None
 
     call.__name__ = tool.name
     call.__qualname__ = tool.name

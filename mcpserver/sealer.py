@@ -8,6 +8,10 @@ every `INTERVAL`, in the MCP database pool: per organization, one transaction th
 committed and inserts the reads' events already chained. At shutdown the lifespan stops the task and
 flushes what is left.
 
+While the database is unreachable, a pass writes nothing and the journal keeps its events (up to
+`Journal.max_pending`) for the first pass after it returns: a pass checks the connection first, so
+the outage does not spend the attempts the journal allows an organization whose writes fail.
+
 A crash loses no write's event: it is committed, and any worker's task chains it. Every `SWEEP_EVERY`
 seconds the task also looks for events that some process committed more than `SWEEP_AFTER` seconds
 ago and never sealed (it was killed between its commit and its sealing, in this app or in the
@@ -23,10 +27,12 @@ import logging
 import os
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 
 from accounts.audit.chain import organizations_left_unsealed
 from accounts.audit.journal import Journal
+from accounts.core import outage
 from mcpserver.db import run_db
 
 logger = logging.getLogger(__name__)
@@ -35,6 +41,7 @@ INTERVAL = float(os.environ.get("MCP_AUDIT_SEAL_INTERVAL", "0.1"))
 # Long enough that the process which committed an event has sealed it, if it is alive.
 SWEEP_AFTER = 5.0
 SWEEP_EVERY = float(os.environ.get("MCP_AUDIT_SWEEP_INTERVAL", "10"))
+OUTAGE_INTERVAL = 1.0  # how often a pass checks whether an unreachable database is back
 
 
 class AuditSealer:
@@ -46,6 +53,7 @@ class AuditSealer:
         self.journal = Journal()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self.waiting = False  # the last pass found the database unreachable
 
     @property
     def running(self) -> bool:
@@ -68,6 +76,24 @@ class AuditSealer:
         if orphaned:
             logger.warning("sealing audit events left unsealed in %s organization(s)", len(orphaned))
         return len(orphaned)
+
+    def seal_when_reachable(self) -> int:
+        """A pass: `seal_now()` if the database answers; otherwise keep everything for a later pass.
+
+        The journal gives up on an organization after `MAX_ATTEMPTS` failed flushes in a row (two
+        seconds at the default interval); an outage is not the organization's failure.
+        """
+        try:
+            connection.ensure_connection()
+        except outage.OUTAGE_ERRORS:
+            if not self.waiting:
+                self.waiting = True
+                logger.error("audit writer: database unavailable; %s events kept", len(self.journal))
+            return 0
+        if self.waiting:
+            self.waiting = False
+            logger.warning("audit writer: database back; writing %s kept events", len(self.journal))
+        return self.seal_now()
 
     def start(self) -> None:
         """Start the flushing task on the running loop (at lifespan startup)."""
@@ -92,12 +118,15 @@ class AuditSealer:
                 next_sweep = loop.time() + self.sweep_every
                 try:
                     await run_db(self.sweep)
-                except Exception:  # the database is away; the next sweep tries again
+                except outage.OUTAGE_ERRORS:  # the next sweep tries again; the pass logs the outage
+                    pass
+                except Exception:
                     logger.warning("could not look for unsealed audit events", exc_info=True)
+            interval = max(self.interval, OUTAGE_INTERVAL) if self.waiting else self.interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
             if not self.journal.idle:  # a racy peek is fine: what it misses is seen on the next tick
                 try:
-                    await run_db(self.seal_now)
+                    await run_db(self.seal_when_reachable)
                 except Exception:  # the pool itself failed; keep the task alive for the next tick
                     logger.exception("audit sealing pass failed")

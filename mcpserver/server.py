@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from mcp.server.auth.routes import create_protected_resource_routes
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedResourceError, UnexpectedToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
@@ -43,6 +43,7 @@ from mcpserver.audit import AuditedRequests
 from mcpserver.context import CURRENT_CALL, current_principal
 from mcpserver.db import run_db
 from mcpserver.gateway import MCP_PATH, McpGateway
+from mcpserver.outage import DatabaseOutage, outage_behind, unavailable
 from mcpserver.registry import register_tools, tool_allowed
 from mcpserver.resources import document_resource_page
 from mcpserver.sdk import PaginatedResourcesMCP
@@ -81,6 +82,16 @@ class GatehouseMCP(PaginatedResourcesMCP):
         if missing:
             raise MCPError(code=INVALID_PARAMS, message=f"Missing required arguments: {', '.join(missing)}")
         return await super().get_prompt(name, arguments, context)
+
+    async def read_resource(self, uri: Any, context: Any = None) -> Any:
+        try:
+            return await super().read_resource(uri, context)
+        except UnexpectedResourceError as error:
+            # The SDK's answer would be a generic -32603 "Error reading resource"; say why.
+            cause = outage_behind(error)
+            if cause is not None:
+                raise unavailable("MCP resources/read", cause) from None
+            raise
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Any = None
@@ -135,7 +146,8 @@ def create_mcp_server() -> GatehouseMCP:
         instructions=INSTRUCTIONS,
         website_url=settings.PUBLIC_URL,
         log_level="WARNING",  # MCPServer calls logging.basicConfig; Django's LOGGING already set things up
-        middleware=[AuditedRequests()],
+        # Outermost first: an outage is answered as such (-32603) and audited with that outcome.
+        middleware=[AuditedRequests(), DatabaseOutage()],
     )
     register_tools(server, modules=tools.MODULES)
     resources.register(server)

@@ -2,7 +2,8 @@
 
 Codes: 400 `invalid_request` (+ `fields`), 401 `unauthorized` / `invalid_token`, 403
 `insufficient_scope` (+ `scope`) / `forbidden`, 404 `not_found`, 405 `method_not_allowed`,
-429 `rate_limited` (+ `retry_after`). Services raise Django's ValidationError, PermissionDenied
+429 `rate_limited` (+ `retry_after`), 503 `temporarily_unavailable` (+ `retry_after`: the database
+is unreachable, accounts/core/outage.py). Services raise Django's ValidationError, PermissionDenied
 and DoesNotExist; they are mapped here so views never translate errors by hand.
 """
 
@@ -14,12 +15,14 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from accounts.core import outage
 from accounts.core.authentication import BearerAuthentication, BearerTokenInvalid
 from accounts.core.bearer import InvalidToken
 from accounts.core.permissions import Role
@@ -77,7 +80,25 @@ def _forbidden(exc: MissingPermission, principal: Principal | None) -> Response:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every handled error in the one shape above."""
     request = context.get("request")
-    principal = getattr(request, "auth", None) if request is not None else None
+    if outage.is_outage(exc):
+        # First, and without `request.auth`: reading it again would authenticate again, in the
+        # database that just failed.
+        response = _error(
+            503,
+            outage.ERROR_CODE,
+            outage.description(),
+            headers={"Retry-After": str(outage.RETRY_AFTER), "Cache-Control": "no-store"},
+            retry_after=outage.RETRY_AFTER,
+        )
+        if request is not None:  # Django's request logger, once, with the traceback
+            log_response(
+                "Database unavailable: %s",
+                request.path,
+                response=response,
+                request=getattr(request, "_request", request),  # Django's, as its handler logs it
+                exception=exc,
+            )
+        return response
     if isinstance(exc, BearerTokenInvalid):
         # The same status, header and body whichever way the token is wrong.
         return _error(
@@ -94,6 +115,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
         )
     if isinstance(exc, MissingPermission):
+        # Raised after authentication succeeded: `request.auth` is known, reading it costs nothing.
+        principal = getattr(request, "auth", None) if request is not None else None
         return _forbidden(exc, principal if isinstance(principal, Principal) else None)
     if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)):
         return _error(403, "forbidden", str(exc) or _("You are not allowed to do this."))
