@@ -481,6 +481,10 @@ ALLOWED: dict[str, str] = {
         "The audit sealer: runs after commit with only an organization id and filters on it explicitly "
         "(one chain per organization); its plain QuerySet(AuditEvent) is the one update the model allows."
     ),
+    "accounts/audit/chain.py:organizations_left_unsealed": (
+        "The sealer's sweep across organizations: returns only the ids of those with unsealed events, "
+        "which are then sealed one organization at a time."
+    ),
     "apikeys/selectors.py:apikey_get_for_authentication": (
         "A bearer key is looked up by its digest before its organization is known; the secret is "
         "the authorization."
