@@ -23,7 +23,9 @@ from accounts.audit.models import NewEvent
 
 logger = logging.getLogger(__name__)
 
-MAX_PENDING = 10_000
+# Also the most a crash can lose: under a load the writer cannot keep up with, calls write their own
+# events past this many, so the backlog (and what a kill -9 takes with it) stops growing.
+MAX_PENDING = 1_000
 # A failing organization is tried again on the next flushes, this many in a row at most: one deleted
 # meanwhile (it had no event yet to protect it) must not be retried forever.
 MAX_ATTEMPTS = 20
@@ -37,12 +39,13 @@ class Journal:
         self._events: list[NewEvent] = []
         self._to_seal: set[int] = set()
         self._failures: dict[int, int] = {}  # organization id → flushes failed in a row
+        self._writing = 0  # events taken by a flush in progress: lost too if the process dies now
         self._lock = threading.Lock()  # appended to from the event loop and the database threads
 
     def add(self, event: NewEvent) -> bool:
         """Keep a read's event for the next flush; False when full (then the caller writes it now)."""
         with self._lock:
-            if len(self._events) >= self.max_pending:
+            if len(self._events) + self._writing >= self.max_pending:
                 return False
             self._events.append(event)
             return True
@@ -67,6 +70,14 @@ class Journal:
         with self._lock:
             events, self._events = self._events, []
             to_seal, self._to_seal = self._to_seal, set()
+            self._writing = len(events)
+        try:
+            return self._write(events, to_seal)
+        finally:
+            with self._lock:
+                self._writing = 0
+
+    def _write(self, events: list[NewEvent], to_seal: set[int]) -> int:
         batches: dict[int, list[NewEvent]] = defaultdict(list)
         for event in events:
             batches[event.organization_id].append(event)

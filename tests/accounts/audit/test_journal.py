@@ -116,3 +116,22 @@ def test_a_failing_organization_is_given_up_after_max_attempts(
         flushes += 1
         assert flushes <= journal_module.MAX_ATTEMPTS
     assert flushes == journal_module.MAX_ATTEMPTS
+
+
+def test_events_being_written_count_towards_the_limit(
+    owner_principal: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a crash can lose is what waits plus what a flush has taken: both are bounded together."""
+    journal = Journal(max_pending=2)
+    assert journal.add(read(owner_principal))
+    assert journal.add(read(owner_principal))
+    seen_while_writing: list[bool] = []
+
+    def seal_pending(*, org_id: int, append: Any) -> int:
+        seen_while_writing.append(journal.add(read(owner_principal, tool="meanwhile")))
+        return len(append)
+
+    monkeypatch.setattr(journal_module, "seal_pending", seal_pending)
+    journal.flush()
+    assert seen_while_writing == [False]  # two taken by the flush: the journal was full
+    assert journal.add(read(owner_principal))  # written: room again
