@@ -16,7 +16,7 @@ A crash loses no write's event: it is committed, and any worker's task chains it
 seconds the task also looks for events that some process committed more than `SWEEP_AFTER` seconds
 ago and never sealed (it was killed between its commit and its sealing, in this app or in the
 dashboard), and seals their organizations. A crash loses at most the read events of the last
-`INTERVAL` (bounded by `Journal.max_pending`).
+`INTERVAL`, or of the backlog when the writer falls behind (at most `Journal.max_pending`).
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@ Writes record their event inside their own transaction (accounts/audit/record.py
 change always has its event. A read changed nothing, and most MCP calls are reads; writing each one's
 event in a transaction of its own, then sealing it, was a third of an MCP call's cost. Code that
 runs inside `audit_deferred_to(journal)` (the MCP endpoint) hands such events to a `Journal`, whose
-owner calls `flush()` every few hundred milliseconds and at shutdown: per organization, one
+owner calls `flush()` about every 100 ms and at shutdown: per organization, one
 transaction that seals what is pending and inserts the batch already chained (`seal_pending(append=…)`).
 
-What a crash can lose is bounded: the events of reads answered since the last flush, at most
-`max_pending` (a full journal refuses more, and its callers write their event at once, as before).
+What a crash can lose is bounded: the events of reads waiting or being written, at most `max_pending`
+together (a full journal refuses more, and its callers write their event at once).
 A flush that fails keeps its events for the next one. BENCHMARKS.md has the numbers.
 """
 
