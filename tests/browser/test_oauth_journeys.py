@@ -237,5 +237,5 @@ def test_deny_on_consent_sends_access_denied_to_the_app(page: Page, live_server_
     assert params["error"] == "access_denied"
     assert params["state"] == state
     assert "code" not in params
-    # (RFC 9207 wants `iss` here too; it is missing: tests/accounts/oauth/test_consent.py, xfail.)
+    assert params["iss"] == live_server_url  # RFC 9207, on a denial too
     assert parse_qs(urlsplit(page.url).query)["error"] == ["access_denied"]
