@@ -150,6 +150,33 @@ def consent_record_denied(
     audit_app_event(principal=principal, action=AuditAction.OAUTH_CONSENT_DENIED, application=application)
 
 
+def _audit_replay(
+    *,
+    grant: OAuthGrant | OAuthRefreshToken,
+    action: AuditAction,
+    data: dict[str, Any],
+    ip: str | None,
+    user_agent: str,
+) -> None:
+    """Audit a replayed code or refresh token in its connection's organization (none: nothing to audit)."""
+    organization = grant.organization if grant.organization_id is not None else None
+    if organization is None:
+        return
+    audit_app_event(
+        principal=app_principal(
+            user=grant.user,
+            organization=organization,
+            application=grant.application,
+            channel=Channel.API,
+            ip=ip,
+            user_agent=user_agent,
+        ),
+        action=action,
+        application=grant.application,
+        data={"user": grant.user.email, **data},
+    )
+
+
 def refresh_reuse_detected(*, refresh_token: OAuthRefreshToken, ip: str | None, user_agent: str) -> None:
     """A rotated refresh token came back too late: revoke its whole family and audit it."""
     with transaction.atomic():
@@ -157,24 +184,12 @@ def refresh_reuse_detected(*, refresh_token: OAuthRefreshToken, ip: str | None, 
         if refresh_token.token_family is None or not live.exists():
             return  # already revoked as a whole (an earlier replay, or a deliberate revocation)
         OAuthRefreshToken.revoke_family(refresh_token.token_family)
-        organization = refresh_token.organization if refresh_token.organization_id else None
-        if organization is None:
-            return
-        audit_app_event(
-            principal=app_principal(
-                user=refresh_token.user,
-                organization=organization,
-                application=refresh_token.application,
-                channel=Channel.API,
-                ip=ip,
-                user_agent=user_agent,
-            ),
+        _audit_replay(
+            grant=refresh_token,
             action=AuditAction.OAUTH_REFRESH_REUSE_DETECTED,
-            application=refresh_token.application,
-            data={
-                "user": refresh_token.user.email,
-                "rotated_at": refresh_token.revoked.isoformat() if refresh_token.revoked else None,
-            },
+            data={"rotated_at": refresh_token.revoked.isoformat() if refresh_token.revoked else None},
+            ip=ip,
+            user_agent=user_agent,
         )
     logger.warning(
         "OAuth refresh token replayed for client %s in organization %s: token family revoked",
@@ -187,24 +202,12 @@ def code_reuse_detected(*, grant: OAuthGrant, ip: str | None, user_agent: str) -
     """An authorization code came back after its exchange: revoke what it gave, and audit it."""
     with transaction.atomic():
         OAuthRefreshToken.revoke_family(grant.token_family)
-        organization = grant.organization
-        if organization is None:
-            return
-        audit_app_event(
-            principal=app_principal(
-                user=grant.user,
-                organization=organization,
-                application=grant.application,
-                channel=Channel.API,
-                ip=ip,
-                user_agent=user_agent,
-            ),
+        _audit_replay(
+            grant=grant,
             action=AuditAction.OAUTH_CODE_REUSE_DETECTED,
-            application=grant.application,
-            data={
-                "user": grant.user.email,
-                "exchanged_at": grant.used_at.isoformat() if grant.used_at else None,
-            },
+            data={"exchanged_at": grant.used_at.isoformat() if grant.used_at else None},
+            ip=ip,
+            user_agent=user_agent,
         )
     logger.warning(
         "OAuth authorization code replayed for client %s in organization %s: its tokens revoked",
