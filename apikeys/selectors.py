@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.core.permissions import Permission, Role
 from accounts.core.principal import CredentialKind, MissingPermission, Principal
+from accounts.core.rls import scope_of_secret
 from accounts.orgs.models import CredentialGeneration, Membership, Organization
 from apikeys.models import ApiKey, ApiKeyQuerySet
 
@@ -62,11 +63,12 @@ def apikey_get_for_authentication(*, digest: str) -> ApiKey:
     generation = CredentialGeneration.objects.filter(organization_id=OuterRef("organization_id")).values(
         "value"
     )[:1]
-    return (
-        ApiKey.all_orgs.select_related("organization", "created_by", "project")
-        .annotate(creator_role=Subquery(creator_role), generation=Subquery(generation))
-        .get(digest=digest)
-    )
+    with scope_of_secret(kind="apikey", lookup=digest):
+        return (
+            ApiKey.all_orgs.select_related("organization", "created_by", "project")
+            .annotate(creator_role=Subquery(creator_role), generation=Subquery(generation))
+            .get(digest=digest)
+        )
 
 
 def apikey_list_expiry_due(*, org: Organization) -> QuerySet[ApiKey]:

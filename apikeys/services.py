@@ -20,6 +20,7 @@ from accounts.core.client import clean_ip
 from accounts.core.credentials import HeldCredential
 from accounts.core.permissions import SCOPE_ORDER, Permission, Role, with_implied_scopes
 from accounts.core.principal import Principal, system_principal
+from accounts.core.rls import tenant_scope
 from accounts.orgs.models import Organization
 from accounts.orgs.selectors import membership_list_for_user, principal_for_member
 from accounts.users.models import User
@@ -232,9 +233,10 @@ def record_key_use(*, key: ApiKey, now: datetime, ip: str | None, older_than: da
     """Stamp last use and address: one conditional UPDATE, so at most one write a minute per key."""
     # A unix socket peer or a garbled proxy header is no address: not worth failing the request for.
     ip = clean_ip(ip)
-    ApiKey.objects.for_org(key.organization).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=older_than), pk=key.pk
-    ).update(last_used_at=now, last_used_ip=ip)
+    with tenant_scope(organization_id=key.organization_id):  # also called from a cached credential
+        ApiKey.objects.for_org(key.organization).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=older_than), pk=key.pk
+        ).update(last_used_at=now, last_used_ip=ip)
 
 
 def apikey_expire_due(*, org: Organization) -> list[ApiKey]:

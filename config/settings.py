@@ -71,6 +71,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # PostgreSQL: the rest of the request in one transaction, scoped for row-level security to the
+    # signed-in person and then to the page's or token's organization (accounts/core/rls.py).
+    "accounts.core.rls.TenantScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below).
@@ -104,6 +107,9 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, plus the tenant scope of row-level security on every transaction.
+    DATABASES["default"]["ENGINE"] = "accounts.core.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets pages read while another request writes; wait on a busy database instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -114,6 +120,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# PostgreSQL row-level security (accounts/core/rls.py, docs/operations.md). In production DATABASE_URL
+# logs in as an application role that owns no table; DATABASE_OWNER_URL (the tables' owner) is used
+# only by migrations and the commands that must span organizations, each use audited
+# (accounts/audit/owner_access.py). DATABASE_APP_ROLE instead makes every tenant scope run as that role
+# (SET LOCAL ROLE) while logged in as the owner: the test suite's way, weaker (the login can reset it).
+DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="")
 
 # Redis only shares what each process could keep itself: rate-limit counts (accounts/core/ratelimit.py,
 # which counts per process while Redis is down) and the cache (DOT's client-metadata back-off). A

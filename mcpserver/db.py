@@ -30,8 +30,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from accounts.core import rls
+from accounts.core.rls import tenant_scope
+from mcpserver.context import CURRENT_PRINCIPAL
 
 T = TypeVar("T")
 
@@ -99,9 +103,20 @@ def _close(conn: BaseDatabaseWrapper) -> None:
 def _call(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
     _before()
     try:
-        return fn(**kwargs)
+        principal = CURRENT_PRINCIPAL.get()
+        if principal is None:  # authentication, the sealer: they scope what they touch themselves
+            return fn(**kwargs)
+        # Row-level security: the call sees and writes its caller's organization only (accounts/core/rls.py),
+        # in one transaction (one statement of settings, not one per statement).
+        with tenant_scope(organization_id=principal.organization.pk), _transaction():
+            return fn(**kwargs)
     finally:
         _after()
+
+
+def _transaction() -> contextlib.AbstractContextManager[Any]:
+    # Not on SQLite, where a transaction would take the write lock for a read.
+    return transaction.atomic() if rls.enforced() else contextlib.nullcontext()
 
 
 async def run_db(fn: Callable[..., T], /, **kwargs: Any) -> T:

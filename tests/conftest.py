@@ -24,6 +24,30 @@ from tests.support.oauth import register
 pytest_plugins = ["tests.support.mcp_fixtures", "tests.support.secret_detector"]
 
 
+# On PostgreSQL every tenant scope (a request, an MCP call, the audit writer) runs as this role, which
+# row-level security binds (accounts/core/rls.py): a query the policies would hide fails its test.
+APP_ROLE = "gatehouse_test_app"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    from django.conf import settings
+    from django.db import connection
+
+    from accounts.core.rls_policies import grant_sql
+
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
+            if cursor.fetchone() is None:
+                cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS")
+            for statement in grant_sql(APP_ROLE):
+                cursor.execute(statement)
+    settings.DATABASE_APP_ROLE = APP_ROLE
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters and cached credentials outlive a test's database: each test starts afresh."""

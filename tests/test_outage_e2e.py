@@ -26,7 +26,7 @@ from tests.support.pgcluster import Cluster, cluster_user, postgres_bin, private
 from tests.support.servers import demo_api_key, free_port, gatehouse_env, migrate_and_seed, uvicorn_process
 
 pytestmark = pytest.mark.skipif(
-    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
+    settings.DATABASES["default"]["ENGINE"] != "accounts.core.postgresql"
     or postgres_bin() is None
     or cluster_user() == "",
     reason="runs on PostgreSQL, with its server binaries (a private cluster it can stop)",

@@ -467,7 +467,7 @@ ALLOWED: dict[str, str] = {
     "accounts/orgs/selectors.py:invitation_get_by_token_hash": (
         "Someone not yet in the organization opens an invitation link; the secret token is the authorization."
     ),
-    "accounts/orgs/services.py:_invitation_accept": (
+    "accounts/orgs/services.py:_invitation_accept_in_scope": (
         "Locks the invitation just found by its secret token (see above) or by its addressee's "
         "confirmed email (invitation_accept_as_recipient), before the new member has a principal."
     ),

@@ -45,6 +45,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from accounts.audit import checkpoints
 from accounts.audit.keys import chain_key
 from accounts.audit.models import AuditChainHead, AuditEvent, NewEvent
+from accounts.core import rls
+from accounts.core.rls import tenant_transaction
 from accounts.orgs.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ def seal_pending(*, org_id: int, append: Sequence[NewEvent] = ()) -> int:
     """
     sealed = 0
     while True:
-        with transaction.atomic():
+        with tenant_transaction(organization_id=org_id):
             AuditChainHead.objects.get_or_create(organization_id=org_id)
             head = AuditChainHead.objects.select_for_update().get(organization_id=org_id)
             pending = list(
@@ -151,6 +153,10 @@ def organizations_left_unsealed(*, committed_before: datetime) -> list[int]:
     """Organizations with events committed before `committed_before` and still unsealed: left by a
     process that died between a commit and its sealing (the partial index `audit_unsealed` holds only
     unsealed rows, so this reads a handful of index entries, whatever the log's size)."""
+    if rls.enforced():  # across organizations: only the owner's function may look (rls_policies.py)
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT gatehouse_orgs_left_unsealed(%s)", [committed_before])
+            return [org_id for (org_id,) in cursor.fetchall()]
     return sorted(
         set(
             AuditEvent.all_orgs.filter(hash="", created_at__lt=committed_before).values_list(

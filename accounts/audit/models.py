@@ -190,3 +190,30 @@ class NewEvent:
 
     def to_model(self) -> AuditEvent:
         return AuditEvent(**{name: getattr(self, name) for name in self.__slots__})  # type: ignore[attr-defined]
+
+
+class OwnerAccess(models.Model):
+    """One use of the database owner's connection, which row-level security does not restrict.
+
+    Migrations and the commands that must span organizations run as the owner
+    (accounts/audit/owner_access.py); each run is recorded here before it starts and completed when
+    it ends, so an operator can see every time the second wall was stepped over, by what, why and
+    from where.
+    """
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    command = models.CharField(max_length=200)
+    reason = models.CharField(max_length=200)
+    os_user = models.CharField(max_length=100, blank=True)
+    host = models.CharField(max_length=200, blank=True)
+    pid = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=16, blank=True)  # "ok", "error", or blank while running
+
+    class Meta:
+        verbose_name = _("owner access")
+        verbose_name_plural = _("owner accesses")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.command} ({self.reason}) @ {self.started_at:%Y-%m-%d %H:%M:%S}"

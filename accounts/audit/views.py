@@ -36,6 +36,7 @@ from accounts.content.selectors import project_list
 from accounts.core.pagination import InvalidCursor, KeysetPaginator
 from accounts.core.permissions import Permission
 from accounts.core.principal import Principal
+from accounts.core.rls import tenant_scope
 from accounts.orgs.mixins import OrgViewMixin
 from accounts.orgs.selectors import member_list
 
@@ -105,6 +106,7 @@ class AuditExportView(OrgViewMixin, View):
         content_type, write = EXPORT_FORMATS[fmt]
         # .iterator(): rows go from the database cursor to the client without piling up in memory.
         chunks = _buffered(write(export_row(event) for event in events.iterator(chunk_size=1000)))
+        chunks = _in_scope(chunks, organization_id=self.org.pk)
         response = StreamingHttpResponse(_for_server(request, chunks), content_type=content_type)
         filename = f"audit-{self.org.slug}-{timezone.localdate():%Y-%m-%d}.{fmt}"
         response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
@@ -220,6 +222,17 @@ def _buffered(parts: Iterable[str], size: int = 64 * 1024) -> Chunks:
             buffer, length = [], 0
     if buffer:
         yield "".join(buffer).encode()
+
+
+def _in_scope(chunks: Chunks, *, organization_id: int) -> Chunks:
+    # The body is read after the request's scope has ended (accounts/core/rls.py), a chunk at a time,
+    # maybe in a thread that serves other requests in between: each chunk is read in the scope.
+    while True:
+        with tenant_scope(organization_id=organization_id):
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
 
 
 def _for_server(request: HttpRequest, chunks: Chunks) -> Iterator[bytes] | AsyncIterator[bytes]:

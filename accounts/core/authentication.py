@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from accounts.core.bearer import InvalidToken, resolve_bearer
 from accounts.core.client import meta_client_ip, meta_user_agent
 from accounts.core.principal import Channel, Principal
+from accounts.core.rls import narrow
 
 if TYPE_CHECKING:
     from accounts.users.models import User
@@ -50,6 +51,7 @@ class BearerAuthentication(BaseAuthentication):
             )
         except InvalidToken:
             raise BearerTokenInvalid from None
+        narrow(organization_id=principal.organization.pk)  # the rest of the request: this tenant only
         return principal.person, principal
 
     def authenticate_header(self, request: Request) -> str:

@@ -37,6 +37,7 @@ from accounts.oauth.forms import ConsentForm
 from accounts.oauth.models import OAuthApplication
 from accounts.oauth.selectors import consent_organizations, consent_projects
 from accounts.oauth.services import consent_allow, consent_record_denied, consent_validate
+from accounts.oauth.tokens import scope_of_presented_secret
 
 logger = logging.getLogger(__name__)
 
@@ -310,7 +311,11 @@ class TokenView(dot_views.TokenView):
             rate=settings.OAUTH_TOKEN_RATE,
             description=description,
         )
-        response = limited or super().post(request, *args, **kwargs)
+        if limited is not None:
+            response = limited
+        else:
+            with scope_of_presented_secret(request):
+                response = super().post(request, *args, **kwargs)
         if response.status_code in (400, 401) and limited is None:
             # A refused grant (guessed, stale, replayed) counts against its address; a valid one never
             # spends a bucket shared with other organizations.
@@ -325,6 +330,14 @@ class TokenView(dot_views.TokenView):
         response["Cache-Control"] = "no-store"
         response["Pragma"] = "no-cache"
         return response
+
+
+class RevokeTokenView(dot_views.RevokeTokenView):
+    """DOT's revocation endpoint (RFC 7009), in the scope of the token it is given."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with scope_of_presented_secret(request):
+            return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
 
 
 class MetadataView(OAuthServerMetadataView):

@@ -23,7 +23,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OAuthlibRequest
 
 from accounts.oauth.models import OAuthAccessToken, OAuthApplication
-from accounts.oauth.tokens import token_checksum
+from accounts.oauth.tokens import scope_of_presented_secret, token_checksum
 
 
 def may_introspect(*, client: OAuthApplication, token: str) -> bool:
@@ -68,6 +68,7 @@ class IntrospectView(OAuthLibMixin, View):
             return JsonResponse(
                 {"error": "invalid_request", "error_description": "token is missing."}, status=400
             )
-        if not may_introspect(client=client, token=token):
-            return JsonResponse({"active": False})
-        return IntrospectTokenView.get_token_response(token)
+        with scope_of_presented_secret(request):
+            if not may_introspect(client=client, token=token):
+                return JsonResponse({"active": False})
+            return IntrospectTokenView.get_token_response(token)

@@ -13,6 +13,7 @@ from accounts.core.client import clean_ip, clip_user_agent
 from accounts.core.credential_cache import Resolved
 from accounts.core.permissions import Role
 from accounts.core.principal import Channel, Principal
+from accounts.core.rls import scope_of_secret, tenant_scope
 from accounts.core.secrecy import ACCESS_TOKEN_PREFIX
 from accounts.oauth.applications import app_credential
 from accounts.oauth.models import OAuthAccessToken
@@ -35,11 +36,12 @@ def access_token_get_for_authentication(*, checksum: str) -> OAuthAccessToken:
     generation = CredentialGeneration.objects.filter(organization_id=OuterRef("organization_id")).values(
         "value"
     )[:1]
-    return (
-        OAuthAccessToken.objects.select_related("application", "user", "organization", "project")
-        .annotate(member_role=Subquery(member_role), generation=Subquery(generation))
-        .get(token_checksum=checksum)
-    )
+    with scope_of_secret(kind="access_token", lookup=checksum):
+        return (
+            OAuthAccessToken.objects.select_related("application", "user", "organization", "project")
+            .annotate(member_role=Subquery(member_role), generation=Subquery(generation))
+            .get(token_checksum=checksum)
+        )
 
 
 def resource_of(channel: Channel) -> str | None:
@@ -76,9 +78,10 @@ def resolve_access_token(*, token: str, channel: Channel, ip: str | None, user_a
     def record_use(*, when: float, ip: str | None) -> None:
         # One conditional UPDATE: at most one write a minute per token, whatever the request rate.
         moment = datetime.fromtimestamp(when, tz=UTC)
-        OAuthAccessToken.objects.filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=moment - LAST_USED_RESOLUTION), pk=access.pk
-        ).update(last_used_at=moment)
+        with tenant_scope(organization_id=organization.pk):
+            OAuthAccessToken.objects.filter(
+                Q(last_used_at__isnull=True) | Q(last_used_at__lt=moment - LAST_USED_RESOLUTION), pk=access.pk
+            ).update(last_used_at=moment)
 
     if access.last_used_at is None or now - access.last_used_at >= LAST_USED_RESOLUTION:
         record_use(when=now.timestamp(), ip=None)

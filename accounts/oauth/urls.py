@@ -9,7 +9,7 @@ from accounts.oauth import endpoints, introspection, registration, views
 provider_patterns = [
     path("authorize/", endpoints.ConsentView.as_view(), name="authorize"),
     path("token/", endpoints.TokenView.as_view(), name="token"),
-    path("revoke/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("revoke/", endpoints.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", introspection.IntrospectView.as_view(), name="introspect"),
     path("register/", registration.RegisterView.as_view(), name="dcr-register"),
     path(

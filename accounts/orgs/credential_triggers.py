@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 GENERATION_TABLE = "accounts_credentialgeneration"
+# PostgreSQL: the functions run as the tables' owner, because the application role may neither write
+# the counters nor see other organizations' memberships (row-level security, accounts/core/rls.py);
+# a trigger fired by a change must bump every organization it concerns all the same.
+DEFINER = "SECURITY DEFINER SET search_path = pg_catalog, public"
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ def create_sql(vendor: str, watched: Watched, columns: list[str]) -> list[str]:
                 {_bump(watched.organizations, ["OLD", "NEW"])}
                 RETURN NEW;
             END;
-            $$ LANGUAGE plpgsql;
+            $$ LANGUAGE plpgsql {DEFINER};
             """,
             f"DROP TRIGGER IF EXISTS {name}_update ON {watched.table};",
             f"CREATE TRIGGER {name}_update AFTER UPDATE OF {update_of} ON {watched.table} "
@@ -144,7 +148,7 @@ def _organization_row_sql(vendor: str) -> list[str]:
                 {insert} ON CONFLICT DO NOTHING;
                 RETURN NEW;
             END;
-            $$ LANGUAGE plpgsql;
+            $$ LANGUAGE plpgsql {DEFINER};
             """,
             "DROP TRIGGER IF EXISTS credgen_organization_created ON accounts_organization;",
             "CREATE TRIGGER credgen_organization_created AFTER INSERT ON accounts_organization "

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 
 from accounts.core.permissions import Permission
 from accounts.core.principal import Principal
+from accounts.core.rls import narrow
 from accounts.core.web import client_ip, signed_in_user, user_agent
 from accounts.orgs.models import Organization
 from accounts.orgs.selectors import principal_for_member
@@ -36,6 +37,7 @@ class OrgViewMixin(LoginRequiredMixin):
             )
         except Organization.DoesNotExist:
             raise Http404 from None
+        narrow(organization_id=self.principal.organization.pk)
         if self.permission is not None:
             self.principal.require(self.permission)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]

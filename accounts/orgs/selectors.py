@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.core.permissions import Permission, Role
 from accounts.core.principal import Channel, Principal
+from accounts.core.rls import scope_of_secret
 from accounts.orgs.models import Invitation, Membership, Organization
 from accounts.users.models import User
 
@@ -123,4 +124,5 @@ def invitation_get(*, principal: Principal, public_id: str) -> Invitation:
 
 def invitation_get_by_token_hash(*, token_hash: str) -> Invitation:
     """An invitation found by its secret link, across organizations: the secret is the authorization."""
-    return Invitation.all_orgs.select_related("organization", "invited_by").get(token_hash=token_hash)
+    with scope_of_secret(kind="invitation", lookup=token_hash):
+        return Invitation.all_orgs.select_related("organization", "invited_by").get(token_hash=token_hash)

@@ -22,6 +22,7 @@ from accounts.audit.models import AuditAction
 from accounts.audit.record import audit_record
 from accounts.core.permissions import Permission, Role, can_assign_role
 from accounts.core.principal import Principal
+from accounts.core.rls import tenant_scope
 from accounts.core.secrecy import token_digest
 from accounts.core.services import validated_save
 from accounts.orgs.models import Invitation, Membership, Organization
@@ -73,9 +74,10 @@ def organization_create(
             validated_save(org)
     except IntegrityError:
         raise _org_slug_taken() from None
-    Membership.objects.create(organization=org, user=user, role=Role.OWNER)
-    principal = Principal(user=user, organization=org, role=Role.OWNER, ip=ip, user_agent=user_agent)
-    audit_record(principal=principal, action=AuditAction.ORG_CREATED, target=org, data={"slug": org.slug})
+    with tenant_scope(organization_id=org.pk, user_id=user.pk):  # the first rows of a new tenant
+        Membership.objects.create(organization=org, user=user, role=Role.OWNER)
+        principal = Principal(user=user, organization=org, role=Role.OWNER, ip=ip, user_agent=user_agent)
+        audit_record(principal=principal, action=AuditAction.ORG_CREATED, target=org, data={"slug": org.slug})
     return org
 
 
@@ -259,7 +261,9 @@ def invitation_accept(*, user: User, token: str, ip: str | None = None, user_age
     only the account whose confirmed address it was sent to may use it.
     """
     invitation = invitation_get_pending(token=token)
-    return _invitation_accept(user=user, invitation_pk=invitation.pk, ip=ip, user_agent=user_agent)
+    return _invitation_accept(
+        user=user, invitation=(invitation.pk, invitation.organization_id), ip=ip, user_agent=user_agent
+    )
 
 
 @transaction.atomic
@@ -271,14 +275,26 @@ def invitation_accept_as_recipient(
     The confirmed address stands in for the emailed link: both prove the person reads that inbox.
     Someone else's invitation is InvitationNotForYou, exactly as with its link.
     """
-    pk = Invitation.all_orgs.filter(public_id=public_id).values_list("pk", flat=True).first()
-    if pk is None:
+    found = Invitation.all_orgs.filter(public_id=public_id).values_list("pk", "organization_id").first()
+    if found is None:
         raise InvitationInvalid
-    return _invitation_accept(user=user, invitation_pk=pk, ip=ip, user_agent=user_agent, link=False)
+    return _invitation_accept(user=user, invitation=found, ip=ip, user_agent=user_agent, link=False)
 
 
 def _invitation_accept(
-    *, user: User, invitation_pk: int, ip: str | None, user_agent: str, link: bool = True
+    *, user: User, invitation: tuple[int, int], ip: str | None, user_agent: str, link: bool = True
+) -> Membership:
+    pk, organization_id = invitation
+    # The person acts in the organization that invited them (row-level security), once they are
+    # shown to be its addressee.
+    with tenant_scope(organization_id=organization_id, user_id=user.pk):
+        return _invitation_accept_in_scope(
+            user=user, invitation_pk=pk, ip=ip, user_agent=user_agent, link=link
+        )
+
+
+def _invitation_accept_in_scope(
+    *, user: User, invitation_pk: int, ip: str | None, user_agent: str, link: bool
 ) -> Membership:
     invitation = Invitation.all_orgs.select_for_update().select_related("organization").get(pk=invitation_pk)
     if not invitation.is_pending:

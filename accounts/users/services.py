@@ -18,6 +18,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from accounts.core.credentials import HeldCredential, credential_issuers
+from accounts.core.rls import tenant_scope
 from accounts.core.services import validated_save
 from accounts.users.models import User
 from accounts.users.tokens import email_confirmation_tokens
@@ -113,7 +114,8 @@ def password_changed(
     Sessions need nothing here: Django signs every other session out when the password changes.
     """
     revoked: dict[str, int] = {}
-    with transaction.atomic():
+    # A reset comes from someone not signed in: the person's own scope, every organization they are in.
+    with tenant_scope(user_id=user.pk), transaction.atomic():
         for name, issuer in credential_issuers().items():
             if name == "api_keys" and not revoke_api_keys:
                 continue

@@ -17,6 +17,7 @@ from apikeys.resolver import resolve_api_key
 from apikeys.services import apikey_revoke, apikey_roll
 from tests.factories import ProjectFactory, principal_for
 from tests.support.apikeys import Clock, make_key, reload
+from tests.support.queries import NESTED, SECRET, with_rls
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def test_a_mistyped_real_key_is_refused_without_a_query(
 
 
 def test_an_unknown_well_formed_key_costs_one_query(db: None, django_assert_num_queries: object) -> None:
-    with django_assert_num_queries(1), pytest.raises(InvalidToken):  # type: ignore[operator]
+    with django_assert_num_queries(with_rls(1, statements=SECRET)), pytest.raises(InvalidToken):  # type: ignore[operator]
         resolve(keys.generate())
 
 
@@ -75,7 +76,7 @@ def test_resolving_a_recently_used_key_is_one_query(
 ) -> None:
     _, plaintext = make_key(owner_membership)
     resolve(plaintext)  # stamps last use
-    with django_assert_num_queries(1):  # type: ignore[operator]
+    with django_assert_num_queries(with_rls(1, statements=SECRET)):  # type: ignore[operator]
         resolve(plaintext)
 
 
@@ -83,12 +84,12 @@ def test_last_use_is_written_at_most_once_a_minute(
     owner_membership: Membership, clock: Clock, django_assert_num_queries: object
 ) -> None:
     key, plaintext = make_key(owner_membership)
-    with django_assert_num_queries(2):  # type: ignore[operator]
+    with django_assert_num_queries(with_rls(2, statements=SECRET + NESTED)):  # type: ignore[operator]
         resolve(plaintext, ip="198.51.100.1")  # first use: the SELECT and one UPDATE
     first = reload(key)
     assert (first.last_used_at, first.last_used_ip) == (clock.now, "198.51.100.1")
     clock.advance(seconds=59)
-    with django_assert_num_queries(1):  # type: ignore[operator]
+    with django_assert_num_queries(with_rls(1, statements=SECRET)):  # type: ignore[operator]
         resolve(plaintext, ip="198.51.100.2")
     assert reload(key).last_used_at == first.last_used_at
     clock.advance(seconds=2)

@@ -18,6 +18,7 @@ from apikeys.models import ApiKey, ApiKeyStatus
 from apikeys.services import apikey_revoke
 from tests.factories import MembershipFactory, ProjectFactory, principal_for
 from tests.support.apikeys import make_key, reload
+from tests.support.queries import NARROW, REQUEST, with_rls
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +123,7 @@ def test_list_query_count_does_not_grow_with_keys(
     for _ in range(5):
         make_key(MembershipFactory(organization=org, role=Role.MEMBER), project=project)
     # session, user, membership, keys (joined), invalid count, organization switcher
-    with django_assert_num_queries(6):  # type: ignore[operator]
+    with django_assert_num_queries(with_rls(6, statements=REQUEST + NARROW)):  # type: ignore[operator]
         response = client.get(url("list", org))
     assert len(response.context["keys"]) == 6
 

@@ -26,6 +26,7 @@ from mcpserver.gateway import McpGateway
 from tests.factories import DocumentFactory, MembershipFactory, ProjectFactory
 from tests.support.apikeys import make_key
 from tests.support.mcp import Tenant, post, tool_call
+from tests.support.queries import SAVEPOINT, SCOPE, with_rls
 
 # SQLite logs its "BEGIN IMMEDIATE" (and the test harness its savepoints); PostgreSQL's BEGIN is
 # implicit and not logged.
@@ -86,8 +87,9 @@ def test_a_known_credential_costs_one_generation_read_and_no_query(
 ) -> None:
     listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     first = server_queries.of(mcp_url, listing, acme.key)
-    # Unknown to this worker: one indexed query (with the generation), and the first use's stamp.
-    assert len(first) == 2, first
+    # Unknown to this worker: one indexed query (with the generation), and the first use's stamp; on
+    # PostgreSQL each in a transaction scoped by one statement (the key's organization found by it).
+    assert len(first) == with_rls(2, statements=2 * SCOPE), first
     assert server_queries.generation_reads == 0
     assert server_queries.of(mcp_url, listing, acme.key) == []
     assert server_queries.generation_reads == 1
@@ -117,7 +119,8 @@ def test_a_read_tool_costs_its_reads_only(
     server_queries.of(mcp_url, tool_call("whoami"), acme.key)  # warm: the credential is cached
     journaled = len(mcp_gateway.sealer.journal)
     queries = server_queries.of(mcp_url, tool_call(tool, arguments), acme.key)
-    assert len(queries) == reads, queries
+    # A scope costs its statement only once the call queries something.
+    assert len(queries) == with_rls(reads, statements=SCOPE if reads else 0), queries
     assert server_queries.generation_reads == 1
     assert len(mcp_gateway.sealer.journal) == journaled + 1  # its event, written with the next batch
 
@@ -125,7 +128,9 @@ def test_a_read_tool_costs_its_reads_only(
 def test_get_document_costs_its_read_only(mcp_url: str, acme: Tenant, server_queries: ServerQueries) -> None:
     server_queries.of(mcp_url, tool_call("whoami"), acme.key)
     arguments = {"document": acme.document.public_id}
-    assert len(server_queries.of(mcp_url, tool_call("get_document", arguments), acme.key)) == 1
+    assert len(server_queries.of(mcp_url, tool_call("get_document", arguments), acme.key)) == with_rls(
+        1, statements=SCOPE
+    )
 
 
 def test_a_restricted_token_costs_nothing_more_in_whoami(
@@ -144,7 +149,8 @@ def test_a_write_costs_its_reads_its_insert_and_its_event_in_one_transaction(
     arguments = {"project": "handbook", "title": "Plan", "body": "Ship it."}
     queries = server_queries.of(mcp_url, tool_call("create_document", arguments), acme.key)
     # The project by slug; in the transaction, the project locked, the document and its event.
-    assert len(queries) == 1 + BEGIN + 3, queries
+    # On PostgreSQL the call is one scoped transaction, so the service's is a savepoint within it.
+    assert len(queries) == with_rls(1 + BEGIN + 3, statements=SCOPE + SAVEPOINT), queries
     assert len(mcp_gateway.sealer.journal) == journaled  # a write's event is in its own transaction
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from accounts.audit import checkpoints
 from accounts.audit.chain import seal_pending
 from accounts.audit.models import AuditChainHead
+from accounts.audit.owner_access import OwnerCommand
 from accounts.orgs.models import Organization
 
 
-class Command(BaseCommand):
+class Command(OwnerCommand):
+    owner_reason = "signs a checkpoint of every organization's audit chain"
+
     help = (
         "Seal pending audit events, then append a signed checkpoint of each organization's chain head to "
         "AUDIT_CHECKPOINT_DIR. Run it from cron (hourly, say) and copy that directory off the host: "

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from accounts.audit import checkpoints
 from accounts.audit.chain import seal_pending, verify_chain
+from accounts.audit.owner_access import OwnerCommand
 from accounts.orgs.models import Organization
 
 
-class Command(BaseCommand):
+class Command(OwnerCommand):
+    owner_reason = "verifies the audit chain of every organization"
+
     help = (
         "Recompute the audit log's keyed hash chain of every organization (or one), compare it with its "
         "latest signed checkpoint, and report the first broken link. Exits with status 1 when any chain "

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from accounts.audit.owner_access import OwnerCommand
 from accounts.oauth.services import application_clear_unused
 
 
-class Command(BaseCommand):
+class Command(OwnerCommand):
+    owner_reason = "deletes unused OAuth clients and their tokens in every organization"
+
     help = (
         "Delete dynamically registered (and CIMD) OAuth apps that were registered more than N days ago and "
         "have not been used since: no live connection, no consent and no token use in that time. Anyone can "

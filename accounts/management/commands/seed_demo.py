@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit.owner_access import OwnerCommand
 from accounts.content.models import Document, Project
 from accounts.content.services import document_create, project_create
 from accounts.core.permissions import TOKEN_SCOPES, Role
@@ -32,7 +32,9 @@ This document lives in the **Handbook** project of the *Demo* organization.
 """
 
 
-class Command(BaseCommand):
+class Command(OwnerCommand):
+    owner_reason = "creates the demo organization, its members and content"
+
     help = "Create (or keep) the demo organization, user, project and document, and say how to sign in."
 
     def handle(self, *args: Any, **options: Any) -> None:

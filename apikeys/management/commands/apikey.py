@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from accounts.audit.owner_access import OwnerCommand
 from accounts.content.selectors import project_get
 from accounts.core.principal import Channel, system_principal
 from accounts.orgs.models import Organization
@@ -19,7 +20,9 @@ from apikeys.selectors import apikey_get, apikey_list, org_first_owner
 from apikeys.services import apikey_create, apikey_expire_due, apikey_revoke
 
 
-class Command(BaseCommand):
+class Command(OwnerCommand):
+    owner_reason = "manages the API keys of any organization from the operator's shell"
+
     help = "Create, list, revoke API keys, and record the expiry of expired ones (run `expire` from cron)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

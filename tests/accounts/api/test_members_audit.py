@@ -11,6 +11,7 @@ from accounts.models import Membership, Organization
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.support.api import Api
 from tests.support.apikeys import make_key
+from tests.support.queries import NARROW, NESTED, REQUEST, SECRET, with_rls
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +134,6 @@ def test_audit_actor_filter_is_one_query_whatever_the_member_count(
 ) -> None:
     for _ in range(5):
         MembershipFactory(organization=org)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(with_rls(5, statements=REQUEST + SECRET + NESTED + NARROW)):
         response = api("GET", "/api/v1/audit-events/", admin_key, {"actor": "ADMIN@acme.test"})
     assert response.status_code == 200

@@ -14,6 +14,7 @@ from accounts.audit.models import AuditAction
 from accounts.core.permissions import Role
 from accounts.models import AuditEvent, Document, Organization, Project, User
 from tests.factories import DocumentFactory, MembershipFactory, ProjectFactory
+from tests.support.queries import NARROW, REQUEST, with_rls
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +157,7 @@ def test_project_list_query_count_does_not_grow(
         ProjectFactory(organization=org, name=f"Archived {n}", archived_at=timezone.now())
     login_as(client, org, Role.MEMBER)
     # session, user, membership + organization, projects with counts, switcher organizations
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(with_rls(5, statements=REQUEST + NARROW)):
         response = client.get(projects_url(org, archived="1"))
     assert len(response.context["projects"]) == count
 
@@ -388,7 +389,7 @@ def test_project_detail_query_count_does_not_grow(
         DocumentFactory(project=project, updated_by=MembershipFactory(organization=org).user)
     login_as(client, org, Role.MEMBER)
     # session, user, membership + organization, project, count, documents + updated_by, switcher
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(with_rls(7, statements=REQUEST + NARROW)):
         response = client.get(project_url(project))
     assert len(response.context["documents"]) == count
 
@@ -510,7 +511,7 @@ def test_document_detail_query_count(
 ) -> None:
     login_as(client, org, Role.MEMBER)
     # session, user, membership + organization, document + project + authors, switcher
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(with_rls(5, statements=REQUEST + NARROW)):
         assert client.get(document_url(document)).status_code == 200
 
 

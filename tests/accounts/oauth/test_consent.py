@@ -13,6 +13,7 @@ from accounts.core.permissions import Role
 from accounts.models import AuditEvent, Membership, OAuthApplication, OAuthGrant, Organization, User
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.support.oauth import REDIRECT, Authorization, code_from, consent, start
+from tests.support.queries import REQUEST, with_rls
 
 pytestmark = pytest.mark.django_db
 
@@ -370,6 +371,6 @@ def test_consent_page_query_count(
     ProjectFactory.create_batch(3, organization=org)
     params = start(app).params()
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(with_rls(8, statements=REQUEST)):
         response = browser.get("/oauth/authorize/", params)
     assert response.status_code == 200

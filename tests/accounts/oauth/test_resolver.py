@@ -16,6 +16,7 @@ from accounts.oauth.resolver import resolve_access_token
 from accounts.oauth.tokens import token_checksum
 from tests.factories import ProjectFactory
 from tests.support.oauth import obtain_tokens, register
+from tests.support.queries import NESTED, SECRET, with_rls
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,7 @@ def test_one_query_when_last_use_is_fresh(
     tokens = obtain_tokens(owner, app, org)
     _resolve(tokens["access_token"])  # stamps last_used_at
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(with_rls(1, statements=SECRET)):
         _resolve(tokens["access_token"])
 
 
@@ -65,7 +66,7 @@ def test_last_used_is_written_at_most_once_a_minute(
     app: OAuthApplication, owner: User, org: Organization, django_assert_num_queries
 ) -> None:
     tokens = obtain_tokens(owner, app, org)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(with_rls(2, statements=SECRET + NESTED)):
         _resolve(tokens["access_token"])
     stamped = _row(tokens["access_token"]).last_used_at
     assert stamped is not None

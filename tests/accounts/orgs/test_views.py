@@ -19,6 +19,7 @@ from accounts.models import AuditEvent, Invitation, Membership, Organization, Us
 from accounts.orgs.services import invitation_revoke, member_invite
 from accounts.orgs.views.organizations import LAST_ORG_SESSION_KEY
 from tests.factories import MembershipFactory, UserFactory
+from tests.support.queries import NARROW, REQUEST, with_rls
 
 pytestmark = pytest.mark.django_db
 
@@ -300,7 +301,7 @@ def test_members_page_query_count(
         invite(owner_principal, email=f"p{n}@example.com")
     login(client, owner_principal.user)
     # session, user, membership, members, invitations, switcher organizations
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(with_rls(6, statements=REQUEST + NARROW)):
         assert client.get(members_url(org)).status_code == 200
 
 
