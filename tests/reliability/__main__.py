@@ -13,12 +13,16 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from tests.reliability import crash, mcp_clients, postgres, ratelimits, redis_outage, revocation, soak
 from tests.reliability.report import Result, run_scenario, table
 from tests.reliability.stack import running_stack
+
+Scenario = Callable[[Result], None]
+SOAK_LIMIT = 300.0  # seconds: the soak fails if it cannot make its calls by then
 
 
 class Interrupted(BaseException):
@@ -54,44 +58,38 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             keys = list(stack.seed["demo_keys"])
+            rate_keys, client_keys, burst_keys, load_keys = keys[:2], keys[2:4], keys[4:6], keys[6:-1]
             # Generation 1: small per-key limits to count, and DEBUG=1 for the dashboard over plain
             # HTTP (secure cookies and hashed static files need a TLS proxy and collectstatic).
             limit = f"{ratelimits.LIMIT}/h"
             stack.start_servers(DEBUG="1", API_RATE_LIMIT=limit, MCP_RATE_LIMIT_PER_CREDENTIAL=limit)
-            results.append(run_scenario("1. revocation across processes", lambda r: revocation.run(stack, r)))
-            rate_keys, client_keys, burst_keys, load_keys = keys[:2], keys[2:4], keys[4:6], keys[6:-1]
-            results.append(
-                run_scenario("2. shared exact rate limits", lambda r: ratelimits.run(stack, r, rate_keys))
-            )
-            results.append(
-                run_scenario(
-                    "3. MCP SDK client, both eras, A/B", lambda r: mcp_clients.run(stack, r, client_keys)
-                )
-            )
-            results.append(
-                run_scenario(
+            first: list[tuple[str, Scenario]] = [
+                ("1. revocation across processes", lambda r: revocation.run(stack, r)),
+                ("2. shared exact rate limits", lambda r: ratelimits.run(stack, r, rate_keys)),
+                ("3. MCP SDK client, both eras, A/B", lambda r: mcp_clients.run(stack, r, client_keys)),
+                (
                     "5. Redis stopped under load",
                     lambda r: redis_outage.run(stack, r, burst_keys, load_keys),
-                )
-            )
+                ),
+            ]
+            for name, scenario in first:
+                run_scenario(results, name, scenario)
             # Generation 2: production settings (DEBUG=0: no query log growing in memory) and no
             # effective limits, for write load and the soak.
             stack.start_servers(DEBUG="0")
-            results.append(
-                run_scenario(
+            second: list[tuple[str, Scenario]] = [
+                (
                     f"4. PostgreSQL restarted, stopped {outage:.0f} s, under writes",
                     lambda r: postgres.run(stack, r, outage),
-                )
-            )
-            results.append(
-                run_scenario("6. kill -9 of one process under writes", lambda r: crash.run(stack, r))
-            )
-            results.append(
-                run_scenario(
+                ),
+                ("6. kill -9 of one process under writes", lambda r: crash.run(stack, r)),
+                (
                     f"7. soak, {soak_calls:,} MCP calls",
-                    lambda r: soak.run(stack, r, soak_calls, limit_seconds=300),
-                )
-            )
+                    lambda r: soak.run(stack, r, soak_calls, SOAK_LIMIT, judge_memory=soak_calls >= 10_000),
+                ),
+            ]
+            for name, scenario in second:
+                run_scenario(results, name, scenario)
     except Interrupted as reason:
         interrupted = f"stopped by {reason} after {time.monotonic() - started:.0f} s"
     finally:

@@ -50,7 +50,7 @@ def wait_recovered(load: Load, up_at: float, keys: list[tuple[str, str]]) -> flo
 def run(stack: Stack, result: Result, outage: float) -> None:
     leaks = Leaks(stack.cluster.port)
     writes = stack.seed["writes"]
-    keys = {server.name: writes["key"] for server in stack.servers}
+    keys = {(server.name, channel): writes["key"] for server in stack.servers for channel in ("rest", "mcp")}
     pairs = [(server.name, channel) for server in stack.servers for channel in ("rest", "mcp")]
     faults: list[tuple[str, float, float, float]] = []  # (fault, went down, came up, recovery)
     with Load(write_step(stack.servers, keys, "inbox", leaks, "pg"), threads=6, pause=0.02) as load:

@@ -20,6 +20,8 @@ from tests.reliability.traffic import Leaks, Load, bad_samples, count, read_step
 RETRY = 5.0  # how often a process tries Redis again (README)
 OUTAGE = 8.0  # seconds Redis stays down: longer than one retry period
 BURST = int(LIMIT * 2.5)
+WARNING = "Redis is unreachable"
+RECOVERED = "Redis answers again"
 
 
 def run(stack: Stack, result: Result, burst_keys: list[str], load_keys: list[str]) -> None:
@@ -54,3 +56,11 @@ def run(stack: Stack, result: Result, burst_keys: list[str], load_keys: list[str
         f"Redis down: expected {LIMIT} per process, got {down.passed}",
     )
     result.check(back.total_passed == LIMIT, f"Redis back: {back.total_passed} passed, the limit is {LIMIT}")
+    # The limiter's own account (accounts/core/ratelimit.py): one warning per process for the whole
+    # outage (at most one per 30 s), and word that Redis answers again.
+    for server in stack.servers:
+        log = server.log.read_text(errors="replace")
+        warned, back_again = log.count(WARNING), log.count(RECOVERED)
+        result.note(f"{server.name} logged {warned} warning(s), {back_again} recovery line(s)")
+        result.check(1 <= warned <= 2, f"{server.name}: {warned} 'Redis is unreachable' warnings")
+        result.check(back_again >= 1, f"{server.name}: never logged that Redis answers again")

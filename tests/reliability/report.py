@@ -31,9 +31,11 @@ class Result:
         return condition
 
 
-def run_scenario(name: str, body: Callable[[Result], None]) -> Result:
-    """Run one scenario; an exception fails it (with its traceback printed) instead of the run."""
+def run_scenario(results: list[Result], name: str, body: Callable[[Result], None]) -> None:
+    """Run one scenario and add its row to `results`. An exception fails it (its traceback printed)
+    and the run goes on; an interruption (the run's budget, SIGTERM) fails it and ends the run."""
     result = Result(name)
+    results.append(result)
     started = time.monotonic()
     print(f"-- {name}", flush=True)
     try:
@@ -41,12 +43,15 @@ def run_scenario(name: str, body: Callable[[Result], None]) -> Result:
     except Exception as error:
         traceback.print_exc()
         result.failures.append(f"{type(error).__name__}: {str(error)[:300]}")
-    result.seconds = time.monotonic() - started
+    except BaseException as error:
+        result.failures.append(f"interrupted ({type(error).__name__} {error})")
+        raise
+    finally:
+        result.seconds = time.monotonic() - started
     verdict = "PASS" if result.passed else "FAIL"
     print(f"   {verdict} in {result.seconds:.0f} s: {'; '.join(result.numbers)}", flush=True)
     for failure in result.failures:
         print(f"   FAILED: {failure}", flush=True)
-    return result
 
 
 def _cell(text: str) -> str:

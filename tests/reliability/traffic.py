@@ -182,15 +182,15 @@ class Load:
 
 
 def write_step(
-    servers: list[Server], keys: dict[str, str], project: str, leaks: Leaks, tag: str
+    servers: list[Server], keys: dict[tuple[str, str], str], project: str, leaks: Leaks, tag: str
 ) -> Callable[[httpx.Client, int], Outcome]:
     """Document creates: requests alternate A/B, then REST/MCP, then (MCP) the two protocol eras.
-    `keys` maps a process's name to the key it is sent (its organization's)."""
+    `keys` maps (process name, channel) to the key sent, and so to the organization written into."""
 
     def step(http: httpx.Client, n: int) -> Outcome:
         server = servers[n % 2]
         channel = ("rest", "mcp")[n // 2 % 2]
-        token = keys[server.name]
+        token = keys[server.name, channel]
         title = f"{tag} {n}"
         body = f"Written by the reliability suite ({tag}, request {n})."
         if channel == "rest":
