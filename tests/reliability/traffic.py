@@ -214,14 +214,29 @@ def write_step(
     return step
 
 
+Tool = tuple[str, dict[str, Any]]
+
+
+def read_tools(document: str) -> list[Tool]:
+    return [
+        ("whoami", {}),
+        ("list_projects", {}),
+        ("get_document", {"document": document}),
+        ("search_documents", {"query": "welcome"}),
+    ]
+
+
 def read_step(
-    servers: list[Server], keys: list[str], leaks: Leaks, *, document: str = "", rest: bool = True
+    servers: list[Server],
+    keys: list[str],
+    leaks: Leaks,
+    *,
+    tools: list[Tool] | None = None,
+    rest: bool = True,
 ) -> Callable[[httpx.Client, int], Outcome]:
-    """Reads: A/B alternating, MCP tools in both eras (and, with `rest`, one request in four REST
-    `whoami`), keys taken in turn."""
-    tools: list[tuple[str, dict[str, Any]]] = [("whoami", {}), ("list_projects", {})]
-    if document:
-        tools += [("get_document", {"document": document}), ("search_documents", {"query": "welcome"})]
+    """Reads: A/B alternating, MCP `tools` in turn (default `whoami`, `list_projects`) in both eras,
+    keys taken in turn (every key meets both eras), and with `rest` one request in four REST `whoami`."""
+    tools = tools or [("whoami", {}), ("list_projects", {})]
 
     def step(http: httpx.Client, n: int) -> Outcome:
         server = servers[n % 2]
@@ -238,7 +253,7 @@ def read_step(
                 leaks,
             )
         tool, arguments = tools[n // 8 % len(tools)]
-        era = ERAS[n // 2 % 2]
+        era = ERAS[n // 4 % 2]
         return attempt(server, "mcp", lambda: mcp_post(http, server, token, tool, arguments, era), leaks)
 
     return step
