@@ -85,7 +85,7 @@ bench: install
 ## Issue 11's reliability suite (tests/reliability/, not pytest): a private PostgreSQL cluster and Redis on free
 ## loopback ports (Debian's postgresql-15 and redis-server; never the shared ones), two Gatehouse processes,
 ## revocation, rate limits, MCP clients, faults under load and a soak; prints a table, fails if a row does.
-## About 6 minutes; RELIABILITY_ARGS="--quick" is a 3-minute smoke run.
+## 5 to 9 minutes on 2 shared cores; RELIABILITY_ARGS="--quick" is a 3-minute smoke run.
 reliability: install-dev
 	$(BIN)/python -m tests.reliability $(RELIABILITY_ARGS)
 
