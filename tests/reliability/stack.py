@@ -8,7 +8,6 @@ Django: the harness only speaks HTTP and SQL to what it started, as a client and
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import signal
 import socket
@@ -28,8 +27,8 @@ from tests.support.redis import RedisProcess
 from tests.support.servers import ROOT, free_port, gatehouse_env, migrate_and_seed
 
 DATABASE = "gatehouse"
-# Two processes' pools, Django's per-request connections under bursts of 150 concurrent requests, the
-# harness's own: PostgreSQL's default of 100 would turn a burst into "too many clients" 503s.
+# Two processes' MCP pools, Django's per-request connections under bursts of 50 concurrent requests,
+# the harness's own: PostgreSQL's default of 100 leaves too little room ("too many clients" is a 503).
 MAX_CONNECTIONS = 400
 # Generous: both processes and the harness share two cores with other engineers' test runs.
 START_TIMEOUT = 60.0
@@ -45,7 +44,6 @@ class Server:
     env: dict[str, str]
     log: Path
     process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
 
     @property
     def url(self) -> str:
@@ -65,7 +63,6 @@ class Server:
         # Appended, not truncated: a restart's log follows the killed process's.
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out, stderr=out)
-        self.starts += 1
         while True:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
@@ -240,11 +237,3 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
             raise RuntimeError(f"tests.reliability.seed failed:\n{seeded.stderr[-3000:]}")
         gatehouse.seed = json.loads(out.read_text())
         yield gatehouse
-
-
-def log_tail(server: Server, size: int = 3000) -> str:
-    return server.log.read_text(errors="replace")[-size:] if server.log.exists() else ""
-
-
-def environ_flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0")

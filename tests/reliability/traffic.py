@@ -12,7 +12,6 @@ Every request has a timeout and every loop a deadline. An answer is one of four 
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -266,10 +265,3 @@ def count(outcomes: list[Outcome], **where: str) -> int:
 def bad_samples(outcomes: list[Outcome], limit: int = 3) -> list[str]:
     """A few of the `bad` answers, for the report."""
     return [f"{o.server}/{o.channel}: {o.detail}" for o in outcomes if o.kind == "bad"][:limit]
-
-
-def json_body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except json.JSONDecodeError:
-        return None
