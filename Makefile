@@ -10,7 +10,8 @@ PORT ?= 8000
 # PORT (0.0.0.0 and :: listen everywhere, so the link uses loopback); behind a proxy, set it.
 PUBLIC_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(if $(filter ::,$(HOST)),[::1],$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST)))):$(PORT)
 
-.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean bench messages screenshots
+.PHONY: run test test-clients lint format install install-dev install-clients migrate seed clean bench messages screenshots \
+	reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +81,13 @@ screenshots: install-dev
 ## ~17 minutes with the defaults; e.g. BENCH_ARGS="--db sqlite --targets whoami --rounds 3".
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## Issue 11's reliability suite (tests/reliability/, not pytest): a private PostgreSQL cluster and Redis on free
+## loopback ports (Debian's postgresql-15 and redis-server; never the shared ones), two Gatehouse processes,
+## revocation, rate limits, MCP clients, faults under load and a soak; prints a table, fails if a row does.
+## 5 to 9 minutes on 2 shared cores; RELIABILITY_ARGS="--quick" is a 3-minute smoke run.
+reliability: install-dev
+	$(BIN)/python -m tests.reliability $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache tests/clients/node_modules
