@@ -15,9 +15,13 @@ commit.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http.request import split_domain_port, validate_host
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +37,39 @@ from mcpserver.registry import missing_scopes
 from mcpserver.sealer import AuditSealer
 
 MCP_PATH = "/mcp"
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """The settings every request reads, read once: `settings.X` is a LazySettings lookup per use."""
+
+    max_body: int
+    ssl_redirect: bool
+
+
+_SETTINGS: _Settings | None = None
+
+
+def _settings() -> _Settings:
+    global _SETTINGS
+    if _SETTINGS is None:
+        _SETTINGS = _Settings(max_body=settings.MCP_MAX_BODY_BYTES, ssl_redirect=settings.SECURE_SSL_REDIRECT)
+    return _SETTINGS
+
+
+@lru_cache(maxsize=256)
+def _host_allowed(header: str) -> bool:
+    """Whether a Host header names one of ALLOWED_HOSTS (a client sends the same one every time)."""
+    host, _port = split_domain_port(header)
+    return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+
+
+@receiver(setting_changed)
+def _settings_changed(**kwargs: Any) -> None:
+    """Tests' override_settings: read them again."""
+    global _SETTINGS
+    _SETTINGS = None
+    _host_allowed.cache_clear()
 
 
 def _origin_allowed(origin: str) -> bool:
@@ -76,7 +113,7 @@ async def _error(
 
 def https_redirect(scope: Scope) -> str | None:
     """Where to send a plain-HTTP request when SECURE_SSL_REDIRECT is on, as Django's views are sent."""
-    if not settings.SECURE_SSL_REDIRECT or scope.get("scheme") == "https":
+    if not _settings().ssl_redirect or scope.get("scheme") == "https":
         return None
     headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
     proxy = settings.SECURE_PROXY_SSL_HEADER  # ("HTTP_X_FORWARDED_PROTO", "https") behind a TLS proxy
@@ -194,7 +231,7 @@ class McpGateway:
         if refusal is not None:
             await _error(send, *refusal)
             return
-        limit = settings.MCP_MAX_BODY_BYTES
+        limit = _settings().max_body
         try:
             body = await _read_body(receive, limit)
         except _BodyTooLarge:
@@ -277,8 +314,7 @@ class McpGateway:
             return 400, "invalid_request", query_credential_error_body(parameter)["error_description"]
         # DNS rebinding: the Host must be ours (ALLOWED_HOSTS, as for Django's views); a browser's
         # Origin must be PUBLIC_URL's or another allowed host's.
-        host, _port = split_domain_port(headers.get("host", ""))
-        if not host or not validate_host(host, settings.ALLOWED_HOSTS):
+        if not _host_allowed(headers.get("host", "")):
             return 421, "misdirected_request", "Invalid Host header."
         origin = headers.get("origin")
         if origin and not _origin_allowed(origin):
@@ -287,6 +323,7 @@ class McpGateway:
             declared = int(headers.get("content-length", "0"))
         except ValueError:
             declared = 0
-        if declared > settings.MCP_MAX_BODY_BYTES:
-            return 413, "request_too_large", f"The body is over {settings.MCP_MAX_BODY_BYTES} bytes."
+        limit = _settings().max_body
+        if declared > limit:
+            return 413, "request_too_large", f"The body is over {limit} bytes."
         return None

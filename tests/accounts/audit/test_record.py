@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, close_old_connections, connection, models, transaction
@@ -179,10 +180,10 @@ def test_a_sealer_racing_without_the_lock_rolls_its_batch_back(
     victim = events_of(org)[1]
     real_digest = event_digest
 
-    def digest_while_someone_else_seals(event: AuditEvent, *, prev_hash: str, seq: int) -> str:
+    def digest_while_someone_else_seals(event: AuditEvent, **kwargs: Any) -> str:
         if event.pk == victim.pk:
             models.QuerySet(AuditEvent).filter(pk=victim.pk).update(seq=99, hash="f" * 64)
-        return real_digest(event, prev_hash=prev_hash, seq=seq)
+        return real_digest(event, **kwargs)
 
     monkeypatch.setattr(chain, "event_digest", digest_while_someone_else_seals)
     with pytest.raises(RuntimeError, match="sealed concurrently"):

@@ -174,3 +174,18 @@ def test_the_django_cache_survives_a_redis_outage(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["missing", "None"]
+
+
+def test_memory_counting_starts_no_thread_and_sweeps_expired_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    limiter = Limiter()
+    started: list[threading.Thread] = []
+    monkeypatch.setattr(threading.Thread, "start", lambda thread: started.append(thread))
+    for i in range(50):
+        assert limiter.hit(scope="test", key=f"k{i}", rate="100/min") is None
+    assert started == []  # limits' own MemoryStorage started a Timer thread every ~10 ms
+    assert len(limiter.memory.storage) == 50
+    monkeypatch.setattr(limiter.memory, "expirations", dict.fromkeys(limiter.memory.expirations, 0.0))
+    monkeypatch.setattr(limiter.memory, "_swept", 0.0)
+    limiter.hit(scope="test", key="fresh", rate="100/min")
+    (kept,) = limiter.memory.storage  # the expired counters were dropped, not only skipped
+    assert "/fresh/" in kept
