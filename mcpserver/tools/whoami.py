@@ -29,7 +29,7 @@ class WhoAmI(BaseModel):
     )
 
 
-@org_tool(scope=None, title="Who am I", read_only=True, database=False)
+@org_tool(scope=None, title="Who am I", read_only=True, database=False, policy=False)
 def whoami(principal: Principal) -> WhoAmI:
     """Show who this connection acts as: the user, their organization and role, and what the token may do.
 
