@@ -42,6 +42,8 @@ class ToolPolicyFormMixin:
             choices=PolicyPreset.choices,
             initial=initial.preset.value,
             widget=forms.RadioSelect,
+            # Left out (a script's POST): everything the scopes allow, as before policies existed.
+            required=False,
         )
         described = initial.describe()
         for info in configurable_tools():
@@ -60,13 +62,24 @@ class ToolPolicyFormMixin:
             for info in configurable_tools()
         ]
 
-    def cleaned_tool_policy(self) -> ToolPolicy | None:
-        """The chosen policy, or None when the preset did not validate (its field has the error)."""
-        preset = self.cleaned_data.get("tool_preset")
-        if not preset:
-            return None
+    def cleaned_tool_policy(self) -> ToolPolicy:
+        """The chosen policy (a form whose preset did not validate is invalid anyway)."""
+        preset = self.cleaned_data.get("tool_preset") or PolicyPreset.ALL
         modes = {
             info.name: self.cleaned_data.get(f"{TOOL_FIELD_PREFIX}{info.name}") or ToolMode.HIDDEN
             for info in configurable_tools()
         }
         return build_tool_policy(preset=preset, modes=modes)
+
+
+class ToolPolicyForm(ToolPolicyFormMixin, forms.Form):
+    """A tool policy on its own: the pages of an API key and of a Connected app."""
+
+    def __init__(self, *args: Any, initial_policy: ToolPolicy = EVERYTHING, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.init_tool_policy(initial=initial_policy)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cleaned["tool_policy"] = self.cleaned_tool_policy()
+        return cleaned

@@ -79,6 +79,10 @@ class ToolPolicy:
             return ToolMode.ALLOWED if info.read_only else ToolMode.HIDDEN
         return self.modes.get(name, ToolMode.HIDDEN)
 
+    def tool_modes(self) -> list[tuple[str, ToolMode]]:
+        """Every configurable tool with its mode, for pages (the mode's label is translated)."""
+        return [(info.name, self.mode(info.name)) for info in configurable_tools()]
+
     def describe(self) -> dict[str, str]:
         """Every configurable tool with its mode: what the REST API and the pages show."""
         return {info.name: self.mode(info.name).value for info in configurable_tools()}
