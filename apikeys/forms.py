@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.content.models import Project
 from accounts.content.selectors import project_choices
-from accounts.core.forms import aware_datetime
+from accounts.core.forms import ToolPolicyFormMixin, aware_datetime
 from accounts.core.permissions import READ_ONLY_SCOPES, TOKEN_SCOPES, Permission
 from accounts.core.principal import Principal
 
@@ -35,7 +35,7 @@ class _ShownOnceForm(forms.Form):
     nonce = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
-class ApiKeyCreateForm(_ShownOnceForm):
+class ApiKeyCreateForm(ToolPolicyFormMixin, _ShownOnceForm):
     name = forms.CharField(
         label=_("Name"),
         max_length=100,
@@ -76,6 +76,7 @@ class ApiKeyCreateForm(_ShownOnceForm):
             (PRESET_CUSTOM, _("Choose scopes")),
         ]
         self.fields["expires_on"].widget.attrs["min"] = (timezone.localdate() + timedelta(days=1)).isoformat()
+        self.init_tool_policy()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -89,6 +90,7 @@ class ApiKeyCreateForm(_ShownOnceForm):
             if not cleaned["scope_list"] and "scopes" not in self.errors:
                 self.add_error("scopes", _("Tick at least one scope, or choose Read-only or Full access."))
         cleaned["expires_at"] = self._expires_at(cleaned)
+        cleaned["tool_policy"] = self.cleaned_tool_policy()
         return cleaned
 
     def _expires_at(self, cleaned: dict[str, Any]) -> datetime | None:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.core.ids import PublicIdField
 from accounts.core.permissions import READ_ONLY_SCOPES, TOKEN_SCOPES
 from accounts.core.tenancy import OrgOwnedModel, OrgScopedManager, OrgScopedQuerySet
+from accounts.core.toolpolicy import ToolPolicy
 
 IDLE_AFTER = timedelta(days=90)
 EXPIRING_WITHIN = timedelta(days=7)
@@ -73,6 +74,8 @@ class ApiKey(OrgOwnedModel):
         help_text=_("Empty: every project of the organization."),
     )
     scopes = models.JSONField(_("scopes"), default=list)
+    # Which MCP tools the key may call (accounts/core/toolpolicy.py); {} is "everything the scopes allow".
+    tool_policy = models.JSONField(_("tool policy"), default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
@@ -140,6 +143,10 @@ class ApiKey(OrgOwnedModel):
         if scopes == {p.value for p in READ_ONLY_SCOPES}:
             return str(_("Read-only"))
         return ""
+
+    @property
+    def policy(self) -> ToolPolicy:
+        return ToolPolicy.from_json(self.tool_policy)
 
     @property
     def is_idle(self) -> bool:

@@ -55,6 +55,7 @@ def resolve_api_key(*, token: str, channel: Channel, ip: str | None, user_agent:
         scopes=frozenset(key.scopes),
         project=key.project,
         credential=Credential(kind=CredentialKind.API_KEY, id=key.public_id, label=key.hint),
+        tool_policy=key.policy,
         ip=ip,
         user_agent=clip_user_agent(user_agent),
     )

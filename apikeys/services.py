@@ -21,6 +21,7 @@ from accounts.core.credentials import HeldCredential
 from accounts.core.permissions import SCOPE_ORDER, Permission, Role, with_implied_scopes
 from accounts.core.principal import Principal, system_principal
 from accounts.core.rls import tenant_scope
+from accounts.core.toolpolicy import EVERYTHING, ToolPolicy, policy_change
 from accounts.orgs.models import Organization
 from accounts.orgs.selectors import membership_list_for_user, principal_for_member
 from accounts.users.models import User
@@ -67,6 +68,7 @@ def apikey_create(
     scopes: Iterable[str],
     project: Project | None = None,
     expires_at: datetime | None = None,
+    tool_policy: ToolPolicy = EVERYTHING,
 ) -> tuple[ApiKey, str]:
     """Create a key acting as the principal's member; returns (key, plaintext), which is never stored."""
     principal.require(Permission.KEYS_CREATE)
@@ -87,6 +89,7 @@ def apikey_create(
         hint=keys.hint(plaintext),
         project=project,
         scopes=scope_list,
+        tool_policy=tool_policy.to_json(),
         created_by=principal.user,
         expires_at=expires_at,
     )
@@ -107,6 +110,7 @@ def _audit_created(principal: Principal, key: ApiKey, **extra: Any) -> None:
             scopes=key.scopes,
             project=key.project.slug if key.project else None,
             expires_at=_iso(key.expires_at),
+            tool_policy=key.policy.describe(),
             **extra,
         ),
     )
@@ -138,6 +142,7 @@ def apikey_roll(*, principal: Principal, key: ApiKey, overlap: timedelta) -> tup
         hint=keys.hint(plaintext),
         project=old.project,
         scopes=scope_list,
+        tool_policy=old.tool_policy,
         created_by=principal.user,
         created_at=now,
         expires_at=now + lifetime if lifetime is not None else None,
@@ -192,6 +197,30 @@ def apikey_revoke(*, principal: Principal, key: ApiKey, reason: str = "") -> Api
             was=status_before.value,
             **({"reason": reason} if reason else {}),
         ),
+    )
+    return key
+
+
+@transaction.atomic
+def apikey_set_tool_policy(*, principal: Principal, key: ApiKey, tool_policy: ToolPolicy) -> ApiKey:
+    """Change which MCP tools a key may call: its creator, or a manager. The next request obeys it."""
+    key = apikey_visible(principal=principal).select_for_update().get(pk=key.pk)
+    if principal.user is None or key.created_by_id != principal.user.pk:
+        principal.require(Permission.KEYS_MANAGE)
+    if not key.is_valid:
+        raise ValidationError(_("This key no longer works; there is nothing to change."))
+    before = key.policy
+    if before.to_json() == tool_policy.to_json():
+        return key
+    key.tool_policy = tool_policy.to_json()
+    # The generation trigger sees this column (apikeys migration 0003): every worker's cache lets go.
+    key.save(update_fields=["tool_policy"])
+    audit_record(
+        principal=principal,
+        action=AuditAction.APIKEY_TOOL_POLICY_CHANGED,
+        target=key,
+        project=key.project,
+        data=_key_data(key, **policy_change(before, tool_policy)),
     )
     return key
 

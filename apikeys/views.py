@@ -1,4 +1,4 @@
-"""The API keys pages: list, create (the key is shown once), roll and revoke."""
+"""The API keys pages: list, create (the key is shown once), a key and its MCP tools, roll and revoke."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
+from accounts.core.forms import ToolPolicyForm
 from accounts.core.permissions import Permission
 from accounts.core.web import ServiceFormMixin, or_404
 from accounts.orgs.mixins import OrgViewMixin
 from apikeys.forms import ApiKeyCreateForm, ApiKeyRollForm
 from apikeys.models import ApiKey
 from apikeys.selectors import apikey_count_invalid, apikey_get, apikey_list
-from apikeys.services import apikey_create, apikey_revoke, apikey_roll
+from apikeys.services import apikey_create, apikey_revoke, apikey_roll, apikey_set_tool_policy
 
 # Form nonces of this session: nonce -> whether a key was made with it. A few are kept, for several tabs.
 NONCES_SESSION_KEY = "apikeys_nonces"
@@ -125,8 +126,46 @@ class ApiKeyCreateView(ApiKeyViewMixin, ShowOnceMixin, FormView):
             project=data["project"],
             scopes=data["scope_list"],
             expires_at=data["expires_at"],
+            tool_policy=data["tool_policy"],
         )
         return self.render_new_key(key=key, plaintext=plaintext)
+
+
+class ApiKeyDetailView(ApiKeyViewMixin, ServiceFormMixin, FormView):
+    """One key: what it is, and its MCP tool policy, which its creator and managers can change."""
+
+    template_name = "apikeys/apikey_detail.html"
+    form_class = ToolPolicyForm
+
+    @cached_property
+    def key(self) -> ApiKey:
+        return or_404(apikey_get, principal=self.principal, public_id=self.kwargs["key_id"])
+
+    @property
+    def can_edit(self) -> bool:
+        own = self.principal.user is not None and self.key.created_by_id == self.principal.user.pk
+        return self.key.is_valid and (own or self.principal.can(Permission.KEYS_MANAGE))
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "initial_policy": self.key.policy}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(key=self.key, can_edit=self.can_edit, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not self.can_edit:
+            raise PermissionDenied(_("Only the key's creator or an organization admin can change it."))
+        return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
+
+    def save(self, form: ToolPolicyForm) -> HttpResponse:
+        key = apikey_set_tool_policy(
+            principal=self.principal, key=self.key, tool_policy=form.cleaned_data["tool_policy"]
+        )
+        messages.success(
+            self.request,
+            _("The MCP tools of “%(name)s” are saved: its next request follows them.") % {"name": key.name},
+        )
+        return redirect("apikeys:detail", org_slug=self.org.slug, key_id=key.public_id)
 
 
 class ApiKeyRollView(ApiKeyViewMixin, ShowOnceMixin, FormView):

@@ -41,7 +41,8 @@ from accounts.audit.record import audit_tags, journal_or_save, save_now
 from accounts.core import outage
 from accounts.core.pagination import InvalidCursor
 from accounts.core.permissions import Permission
-from accounts.core.principal import MissingPermission, Principal
+from accounts.core.principal import CredentialKind, MissingPermission, Principal
+from accounts.core.toolpolicy import ToolInfo, ToolMode, register_tool
 from mcpserver.audit import read_mcp_event
 from mcpserver.context import CURRENT_CALL, current_principal
 from mcpserver.db import run_db
@@ -60,6 +61,22 @@ class Denied(ToolError):
     """The member's role (or the credential's project restriction) does not allow it."""
 
     outcome = "denied"
+
+
+class HiddenTool(ToolError):
+    """The credential's tool policy hides the tool: answered word for word as the SDK answers an
+    unknown tool (mcp.server.mcpserver.tools.tool_manager), so a caller cannot tell them apart."""
+
+    outcome = "hidden"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Unknown tool: {name}")
+
+
+class ApprovalRequired(ToolError):
+    """The credential's tool policy says a person must approve each call of the tool."""
+
+    outcome = "approval_required"
 
 
 class InvalidArguments(ToolError):
@@ -91,11 +108,13 @@ def org_tool(
     idempotent: bool = False,
     not_found: str = "Not found: no such object in this organization.",
     database: bool = True,
+    policy: bool = True,
 ) -> Callable[[F], F]:
     """Register a synchronous `fn(principal, **arguments)` as an org-scoped MCP tool needing `scope`.
 
     `scope` is every scope the tool's selectors and services check (e.g. reading a document to edit
     it needs documents:read and documents:write), so a token lacking one is told before the call.
+    `policy=False`: a credential's tool policy cannot hide it (whoami, which shows that policy).
     """
 
     def decorator(fn: F) -> F:
@@ -118,23 +137,57 @@ def org_tool(
             not_found=not_found,
             database=database,
         )
+        register_tool(
+            ToolInfo(
+                name=fn.__name__,
+                title=title,
+                read_only=read_only,
+                scopes=tuple(s.value for s in REGISTRY[fn.__name__].scopes),
+                configurable=policy,
+            )
+        )
         return fn
 
     return decorator
 
 
 def tool_allowed(principal: Principal, name: str) -> bool:
-    """Whether tools/list shows this tool to the principal (its scopes and its member role)."""
+    """Whether tools/list shows this tool to the principal (its scopes, its member role, its policy)."""
     tool = REGISTRY.get(name)
-    return tool is not None and all(principal.can(scope) for scope in tool.scopes)
+    return (
+        tool is not None
+        and all(principal.can(scope) for scope in tool.scopes)
+        and principal.tool_mode(name) != ToolMode.HIDDEN
+    )
 
 
 def missing_scopes(principal: Principal, name: str) -> list[str]:
-    """The scopes a tool needs that the principal's token does not carry (its role aside)."""
+    """The scopes a tool needs that the principal's token does not carry (its role aside).
+
+    None for a tool the credential's policy hides: asking for a scope would say that it exists."""
     tool = REGISTRY.get(name)
-    if tool is None or principal.scopes is None:
+    if tool is None or principal.scopes is None or principal.tool_mode(name) == ToolMode.HIDDEN:
         return []
     return [scope.value for scope in tool.scopes if scope.value not in principal.scopes]
+
+
+def enforce_tool_policy(principal: Principal, name: str) -> None:
+    """The one place a credential's tool policy decides a `tools/call`, before its arguments are read.
+
+    Hidden: the unknown-tool error. Needs approval: a tool error saying so. (The approval of a parked
+    call, issue 13 item 3, plugs in here.)"""
+    mode = principal.tool_mode(name)
+    if mode == ToolMode.HIDDEN:
+        raise HiddenTool(name)
+    if mode == ToolMode.APPROVAL:
+        is_key = principal.credential is not None and principal.credential.kind == CredentialKind.API_KEY
+        kind, page = ("API key", "API keys") if is_key else ("connection", "Connected apps")
+        raise ApprovalRequired(
+            f"The tool {name} needs a person's approval for each call under this {kind}'s tool policy. "
+            "Approving calls is not available yet, so it was not run. Ask the owner of this "
+            f"{kind} or an organization admin to allow {name} on its page under {page} in "
+            "Gatehouse, then call it again."
+        )
 
 
 def _validation_message(error: ValidationError) -> str:

@@ -44,7 +44,7 @@ from mcpserver.context import CURRENT_CALL, current_principal
 from mcpserver.db import run_db
 from mcpserver.gateway import MCP_PATH, McpGateway
 from mcpserver.outage import DatabaseOutage, outage_behind, unavailable
-from mcpserver.registry import register_tools, tool_allowed
+from mcpserver.registry import enforce_tool_policy, register_tools, tool_allowed
 from mcpserver.resources import document_resource_page
 from mcpserver.sdk import PaginatedResourcesMCP
 
@@ -97,6 +97,7 @@ class GatehouseMCP(PaginatedResourcesMCP):
         self, name: str, arguments: dict[str, Any], context: Any = None
     ) -> CallToolResult | InputRequiredResult:
         try:
+            enforce_tool_policy(current_principal(), name)
             return await super().call_tool(name, arguments, context)
         except MCPError:
             raise
@@ -107,8 +108,8 @@ class GatehouseMCP(PaginatedResourcesMCP):
                 outcome = "failed"
             elif isinstance(error.__cause__, PydanticValidationError):
                 outcome = "invalid_arguments"
-            else:  # ours (NotFound, Denied, InvalidArguments) say which; "Unknown tool" is an error
-                outcome = getattr(error.__cause__, "outcome", "error")
+            else:  # ours (NotFound, Denied, HiddenTool…) say which; "Unknown tool" is an error
+                outcome = str(getattr(error, "outcome", "") or getattr(error.__cause__, "outcome", "error"))
             call = CURRENT_CALL.get()
             if call is not None:  # the audit middleware records the failure with this outcome
                 call.outcome, call.detail = outcome, detail

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from accounts.audit.models import AuditAction
 from accounts.core.principal import Channel
+from accounts.core.toolpolicy import PolicyPreset, ToolMode
 
 # Outputs
 
@@ -34,6 +35,17 @@ class KeyOut(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
+class ToolPolicyOut(serializers.Serializer):
+    preset = serializers.ChoiceField(
+        choices=PolicyPreset.choices,
+        help_text=_("all: everything the scopes allow; read_only: read-only tools; custom: tool by tool."),
+    )
+    tools = serializers.DictField(
+        child=serializers.ChoiceField(choices=ToolMode.choices),
+        help_text=_("Each MCP tool: allowed, approval (a person must approve each call) or hidden."),
+    )
+
+
 class WhoamiOut(serializers.Serializer):
     user = UserOut(help_text=_("The member the key acts for: the one who created it."))
     organization = OrganizationOut()
@@ -47,6 +59,7 @@ class WhoamiOut(serializers.Serializer):
         allow_null=True, help_text=_("The one project the key is restricted to, if any.")
     )
     key = KeyOut()
+    tool_policy = ToolPolicyOut(help_text=_("Which MCP tools the key may call."))
 
 
 class CredentialOut(serializers.Serializer):

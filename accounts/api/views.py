@@ -135,6 +135,7 @@ class WhoamiApi(ApiView):
             "effective_scopes": [scope.value for scope in TOKEN_SCOPES if principal.can(scope)],
             "project": key.project.slug if key.project else None,
             "key": s.KeyOut(key).data,
+            "tool_policy": {"preset": key.policy.preset.value, "tools": key.policy.describe()},
         }
         return Response(data)
 

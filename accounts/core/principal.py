@@ -16,6 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.core.permissions import Permission, Role, role_allows
+from accounts.core.toolpolicy import ToolMode, ToolPolicy
 
 if TYPE_CHECKING:
     from accounts.content.models import Project
@@ -67,6 +68,8 @@ class Principal:
     # A credential restricted to one project sees that project only.
     project: Project | None = None
     credential: Credential | None = None
+    # None for a signed-in session; a bearer credential's policy: which MCP tools it may call.
+    tool_policy: ToolPolicy | None = None
     ip: str | None = None
     user_agent: str = field(default="", repr=False)
 
@@ -78,6 +81,10 @@ class Principal:
         if not role_allows(self.role, permission):
             return False
         return self.scopes is None or permission.value in self.scopes
+
+    def tool_mode(self, name: str) -> ToolMode:
+        """What the credential's tool policy says about one MCP tool (scopes are `can()`'s business)."""
+        return ToolMode.ALLOWED if self.tool_policy is None else self.tool_policy.mode(name)
 
     @property
     def person(self) -> User:

@@ -1,7 +1,7 @@
 """PostgreSQL row-level security: the database's own copy of the tenancy rule, as a second wall.
 
 The first wall is `accounts.core.tenancy` (a query must name its organization). This one holds even
-when a code path forgets: on PostgreSQL every org-owned table has a policy (migration accounts 0007,
+when a code path forgets: on PostgreSQL every org-owned table has a policy (migration accounts 0008,
 `accounts.core.rls_policies`) that shows a row only to a transaction whose *scope* names its
 organization, so a raw query that forgets the organization returns nothing and an insert into
 another organization is refused. The application connects as a role that does not own the tables

@@ -1,6 +1,6 @@
 """The row-level security policies of every org-owned table, and the SQL functions they use.
 
-Installed on PostgreSQL by migration accounts 0007 (elsewhere nothing: SQLite has no RLS). A row is
+Installed on PostgreSQL by migration accounts 0008 (elsewhere nothing: SQLite has no RLS). A row is
 visible, and may be written, only in a transaction whose scope (accounts/core/rls.py) names its
 organization, or, for a signed-in person's scope not narrowed to one organization, one they belong
 to (TENANT below). A person also sees their own memberships and the invitations to their confirmed

@@ -224,6 +224,7 @@ class ConsentView(AuthorizationView):
                 project_slug=form.cleaned_data["project"],
                 requested=self.requested_scopes(),
                 chosen=form.cleaned_data["scopes"],
+                tool_policy=form.cleaned_data["tool_policy"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -234,6 +235,7 @@ class ConsentView(AuthorizationView):
         credentials["resource"] = (signed.get("resource") or settings.MCP_RESOURCE_URL).split()
         credentials["organization_id"] = choice.organization.pk
         credentials["project_id"] = choice.project.pk if choice.project else None
+        credentials["tool_policy"] = choice.tool_policy.to_json()
         try:
             uri, _headers, _body, _status = consent_allow(
                 user=signed_in_user(request),

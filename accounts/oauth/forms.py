@@ -10,12 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.forms import AllowForm
 
 from accounts.content.models import Project
+from accounts.core.forms import ToolPolicyFormMixin
 from accounts.core.permissions import TOKEN_SCOPES, Role
 from accounts.orgs.models import Organization
 
 
-class ConsentForm(AllowForm):
-    """DOT's hidden authorization fields, plus the organization, an optional project and the scopes.
+class ConsentForm(ToolPolicyFormMixin, AllowForm):
+    """DOT's hidden authorization fields, plus the organization, an optional project, the scopes and
+    the MCP tools the app may call.
 
     Choices come from the signed-in person's memberships only; the service re-checks all of it.
     """
@@ -61,6 +63,12 @@ class ConsentForm(AllowForm):
         fields["scopes"].choices = [(p.value, p.label) for p in TOKEN_SCOPES if p.value in requested]
         if not self.is_bound:
             self.initial["scopes"] = requested
+        self.init_tool_policy()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cleaned["tool_policy"] = self.cleaned_tool_policy()
+        return cleaned
 
     def clean_project(self) -> str:
         """The project slug, if it belongs to the chosen organization (`org/slug` in the form)."""

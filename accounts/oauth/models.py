@@ -77,6 +77,8 @@ class OAuthGrant(oauth_models.AbstractGrant):
     project = models.ForeignKey(
         "accounts.Project", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # The MCP tools the person let the app use (accounts/core/toolpolicy.py); {}: all the scopes allow.
+    tool_policy = models.JSONField(default=dict, blank=True)
     # A code is kept once exchanged, marked used and tied to the token family it started, so that
     # presenting it again revokes that family (RFC 6749 §4.1.2). `cleartokens` deletes it on expiry.
     used_at = models.DateTimeField(null=True, blank=True)
@@ -93,6 +95,8 @@ class OAuthAccessToken(oauth_models.AbstractAccessToken):
     project = models.ForeignKey(
         "accounts.Project", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # The MCP tools the person let the app use (accounts/core/toolpolicy.py); {}: all the scopes allow.
+    tool_policy = models.JSONField(default=dict, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(oauth_models.AbstractAccessToken.Meta):
@@ -106,6 +110,8 @@ class OAuthRefreshToken(oauth_models.AbstractRefreshToken):
     project = models.ForeignKey(
         "accounts.Project", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # The MCP tools the person let the app use (accounts/core/toolpolicy.py); {}: all the scopes allow.
+    tool_policy = models.JSONField(default=dict, blank=True)
 
     class Meta(oauth_models.AbstractRefreshToken.Meta):
         swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"

@@ -15,6 +15,7 @@ from accounts.core.permissions import Role
 from accounts.core.principal import Channel, Principal
 from accounts.core.rls import scope_of_secret, tenant_scope
 from accounts.core.secrecy import ACCESS_TOKEN_PREFIX
+from accounts.core.toolpolicy import ToolPolicy
 from accounts.oauth.applications import app_credential
 from accounts.oauth.models import OAuthAccessToken
 from accounts.oauth.tokens import token_checksum
@@ -93,6 +94,7 @@ def resolve_access_token(*, token: str, channel: Channel, ip: str | None, user_a
         scopes=frozenset(access.scope.split()),
         project=access.project,
         credential=app_credential(application),
+        tool_policy=ToolPolicy.from_json(access.tool_policy),
         ip=clean_ip(ip),
         user_agent=clip_user_agent(user_agent),
     )

@@ -18,6 +18,7 @@ from accounts.audit.models import AuditAction, AuditEvent
 from accounts.content.models import Project
 from accounts.core.permissions import SCOPE_ORDER, Permission, Role
 from accounts.core.principal import Principal
+from accounts.core.toolpolicy import EVERYTHING, ToolPolicy
 from accounts.oauth.applications import app_credential, app_domain, app_label
 from accounts.oauth.models import OAuthApplication, OAuthRefreshToken
 from accounts.orgs.models import Membership, Organization
@@ -34,6 +35,7 @@ class ConsentChoice:
     role: Role
     project: Project | None
     scopes: list[str]
+    tool_policy: ToolPolicy = EVERYTHING
 
 
 def consent_organizations(*, user: User) -> list[tuple[Organization, Role]]:
@@ -68,6 +70,9 @@ class Connection:
     first_connected: datetime | None = None
     last_used: datetime | None = None
     access_valid: bool = False
+    # The policy of its newest consent or change (a change sets every token of the connection).
+    tool_policy: ToolPolicy = EVERYTHING
+    newest: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -116,6 +121,8 @@ def _connections(refresh_tokens: QuerySet[OAuthRefreshToken]) -> list[Connection
             conn.whole_organization = True
         elif rt.project not in conn.projects:
             conn.projects.append(rt.project)
+        if conn.newest is None or rt.created > conn.newest:
+            conn.newest, conn.tool_policy = rt.created, ToolPolicy.from_json(rt.tool_policy)
         started = first_seen.get(rt.token_family, rt.created)
         conn.first_connected = min(filter(None, [conn.first_connected, started]))
         access = rt.access_token
@@ -143,6 +150,21 @@ def connection_list_for_org(*, principal: Principal) -> list[Connection]:
     """Every member's connections in the principal's organization (owners and admins)."""
     principal.require(Permission.KEYS_MANAGE)
     return _connections(OAuthRefreshToken.objects.filter(organization_id=principal.organization.pk))
+
+
+def connection_get(*, principal: Principal, application: OAuthApplication, user: User) -> Connection:
+    """One connection in the principal's organization: the person's own, or any for managers.
+    Raises OAuthRefreshToken.DoesNotExist when there is none (or it is not theirs to see)."""
+    if principal.user is None or user.pk != principal.user.pk:
+        principal.require(Permission.KEYS_MANAGE)
+    found = _connections(
+        OAuthRefreshToken.objects.filter(
+            organization_id=principal.organization.pk, application_id=application.pk, user_id=user.pk
+        )
+    )
+    if not found:
+        raise OAuthRefreshToken.DoesNotExist
+    return found[0]
 
 
 def reuse_events_for_user(*, user: User, limit: int = 10) -> list[AuditEvent]:

@@ -27,9 +27,10 @@ from accounts.core.client import clean_ip
 from accounts.core.credentials import HeldCredential
 from accounts.core.permissions import Permission, Role, role_allows, with_implied_scopes
 from accounts.core.principal import Channel, Principal
+from accounts.core.toolpolicy import EVERYTHING, ToolPolicy, policy_change
 from accounts.oauth.applications import app_principal, audit_app_event
 from accounts.oauth.models import OAuthAccessToken, OAuthApplication, OAuthGrant, OAuthRefreshToken
-from accounts.oauth.selectors import ConsentChoice, connection_list_for_user
+from accounts.oauth.selectors import ConsentChoice, connection_get, connection_list_for_user
 from accounts.orgs.models import Membership
 from accounts.orgs.selectors import membership_get, principal_for_member
 from accounts.users.models import User
@@ -44,7 +45,13 @@ REGISTRATION_SCOPE = "oauth2_provider:registration"
 
 
 def consent_validate(
-    *, user: User, org_slug: str, project_slug: str, requested: list[str], chosen: list[str]
+    *,
+    user: User,
+    org_slug: str,
+    project_slug: str,
+    requested: list[str],
+    chosen: list[str],
+    tool_policy: ToolPolicy = EVERYTHING,
 ) -> ConsentChoice:
     """Check a consent form: own organization, one of its active projects, scopes within role and request."""
     if not org_slug:
@@ -78,7 +85,13 @@ def consent_validate(
                 % {"role": role.label, "org": membership.organization.name}
             }
         )
-    return ConsentChoice(organization=membership.organization, role=role, project=project, scopes=scopes)
+    return ConsentChoice(
+        organization=membership.organization,
+        role=role,
+        project=project,
+        scopes=scopes,
+        tool_policy=tool_policy,
+    )
 
 
 @transaction.atomic
@@ -124,7 +137,11 @@ def consent_allow(
         action=AuditAction.OAUTH_CONSENT_GRANTED,
         application=application,
         project=choice.project,
-        data={"scopes": choice.scopes, "project": choice.project.slug if choice.project else None},
+        data={
+            "scopes": choice.scopes,
+            "project": choice.project.slug if choice.project else None,
+            "tool_policy": choice.tool_policy.describe(),
+        },
     )
     return result
 
@@ -288,6 +305,37 @@ def connection_revoke(
         application=application,
         data={"user": user.email, "reason": reason},
     )
+
+
+@transaction.atomic
+def connection_set_tool_policy(
+    *, principal: Principal, application: OAuthApplication, user: User, tool_policy: ToolPolicy
+) -> int:
+    """Change which MCP tools a connection may call: its person, or a manager; returns the tokens changed.
+
+    Set on its grants and on its live refresh and access tokens, so a refresh keeps it; the access
+    token's generation trigger (accounts migration 0007) makes every worker's cache let go."""
+    current = connection_get(principal=principal, application=application, user=user)
+    if current.tool_policy.to_json() == tool_policy.to_json():
+        return 0
+    filters = {
+        "organization_id": principal.organization.pk,
+        "application_id": application.pk,
+        "user_id": user.pk,
+    }
+    stored = tool_policy.to_json()
+    OAuthGrant.objects.filter(**filters).update(tool_policy=stored)
+    live = OAuthRefreshToken.objects.filter(**filters, revoked__isnull=True)
+    access_ids = [pk for pk in live.values_list("access_token_id", flat=True) if pk]
+    changed = live.update(tool_policy=stored)
+    OAuthAccessToken.objects.filter(Q(**filters) | Q(pk__in=access_ids)).update(tool_policy=stored)
+    audit_app_event(
+        principal=principal,
+        action=AuditAction.OAUTH_TOOL_POLICY_CHANGED,
+        application=application,
+        data={"user": user.email, **policy_change(current.tool_policy, tool_policy)},
+    )
+    return changed
 
 
 @transaction.atomic

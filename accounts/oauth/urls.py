@@ -33,6 +33,11 @@ urlpatterns = [
         "orgs/<slug:org_slug>/connected-apps/", views.OrgConnectedAppsView.as_view(), name="org_connections"
     ),
     path(
+        "orgs/<slug:org_slug>/connected-apps/tools/",
+        views.ConnectionToolsView.as_view(),
+        name="connection_tools",
+    ),
+    path(
         "orgs/<slug:org_slug>/connected-apps/revoke/",
         views.OrgConnectedAppRevokeView.as_view(),
         name="org_connection_revoke",

@@ -95,7 +95,8 @@ class GatehouseOAuth2Validator(OAuth2Validator):
         grant = super()._create_authorization_code(request, code, expires)
         grant.organization_id = organization_id
         grant.project_id = getattr(request, "project_id", None)
-        grant.save(update_fields=["organization", "project"])
+        grant.tool_policy = getattr(request, "tool_policy", None) or {}
+        grant.save(update_fields=["organization", "project", "tool_policy"])
         return grant
 
     def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any):
@@ -115,9 +116,10 @@ class GatehouseOAuth2Validator(OAuth2Validator):
             request.claims = json.loads(grant.claims)
         request.organization_id = grant.organization_id
         request.project_id = grant.project_id
+        request.tool_policy = grant.tool_policy
         return True
 
-    # Tokens: the organization and project travel from the grant (or the refresh token) to each row.
+    # Tokens: the organization, project and tool policy go from the grant (or refresh token) to each row.
 
     def _create_access_token(self, expires: Any, request: Any, token: dict, source_refresh_token: Any = None):
         access_token = get_access_token_model()(
@@ -129,6 +131,7 @@ class GatehouseOAuth2Validator(OAuth2Validator):
             resource=getattr(request, "resource", []),
             organization_id=getattr(request, "organization_id", None),
             project_id=getattr(request, "project_id", None),
+            tool_policy=getattr(request, "tool_policy", None) or {},
         )
         self._set_token_value(access_token, token["access_token"])
         access_token.save()
@@ -146,6 +149,7 @@ class GatehouseOAuth2Validator(OAuth2Validator):
             resource=getattr(request, "resource", []),
             organization_id=getattr(request, "organization_id", None),
             project_id=getattr(request, "project_id", None),
+            tool_policy=getattr(request, "tool_policy", None) or {},
         )
         if refresh_token.token_family is None:
             refresh_token.token_family = uuid.uuid4()
@@ -205,6 +209,7 @@ class GatehouseOAuth2Validator(OAuth2Validator):
         request.refresh_token_instance = rt
         request.organization_id = rt.organization_id
         request.project_id = rt.project_id
+        request.tool_policy = rt.tool_policy
         return True
 
     def _retry_successor(self, rt: Any) -> Any:

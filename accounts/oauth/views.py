@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -10,14 +11,18 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.generic import TemplateView, View
+from django.views.generic import FormView, TemplateView, View
 
+from accounts.core.forms import ToolPolicyForm
 from accounts.core.permissions import Permission
-from accounts.core.web import client_ip, or_404, signed_in_user, user_agent
+from accounts.core.web import ServiceFormMixin, client_ip, or_404, signed_in_user, user_agent
 from accounts.oauth.applications import app_label
 from accounts.oauth.selectors import (
+    Connection,
+    connection_get,
     connection_get_application,
     connection_list_for_org,
     connection_list_for_user,
@@ -25,7 +30,7 @@ from accounts.oauth.selectors import (
     reuse_events_for_org,
     reuse_events_for_user,
 )
-from accounts.oauth.services import connection_revoke, connection_revoke_all
+from accounts.oauth.services import connection_revoke, connection_revoke_all, connection_set_tool_policy
 from accounts.orgs.mixins import OrgViewMixin
 from accounts.orgs.selectors import principal_for_member
 
@@ -95,6 +100,44 @@ class OrgConnectedAppsView(OrgViewMixin, TemplateView):
         context["reuse_events"] = reuse_events_for_org(principal=self.principal)
         context["nav_section"] = "connections"
         return context
+
+
+class ConnectionToolsView(OrgViewMixin, ServiceFormMixin, FormView):
+    """One connection's MCP tool policy (`?app=<client id>&user=<public id>`): the person's own, or any
+    member's for owners and admins. Reached from both Connected apps pages."""
+
+    template_name = "accounts/oauth/connection_tools.html"
+    form_class = ToolPolicyForm
+
+    @cached_property
+    def connection(self) -> Connection:
+        application = or_404(connection_get_application, client_id=self.request.GET.get("app", ""))
+        user = or_404(
+            connection_user_in_org, principal=self.principal, user_public_id=self.request.GET.get("user", "")
+        )
+        return or_404(connection_get, principal=self.principal, application=application, user=user)
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "initial_policy": self.connection.tool_policy}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        own = self.principal.user is not None and self.connection.user.pk == self.principal.user.pk
+        back = reverse("oauth:connections") if own else reverse("oauth:org_connections", args=[self.org.slug])
+        return super().get_context_data(conn=self.connection, back_url=back, **kwargs)
+
+    def save(self, form: ToolPolicyForm) -> HttpResponse:
+        conn = self.connection
+        connection_set_tool_policy(
+            principal=self.principal,
+            application=conn.application,
+            user=conn.user,
+            tool_policy=form.cleaned_data["tool_policy"],
+        )
+        messages.success(
+            self.request,
+            _("The MCP tools of %(app)s are saved: its next request follows them.") % {"app": conn.label},
+        )
+        return redirect(self.request.get_full_path())
 
 
 class OrgConnectedAppRevokeView(OrgViewMixin, View):

@@ -6,7 +6,8 @@ through both workers until both have it cached (accounts/core/credential_cache.p
 something in a third process the way production code or an operator would (a service, django-oauth-
 toolkit's endpoint, a `QuerySet.update()`, `Model.save()` and `Model.delete()` as the admin and
 data migrations call them, a raw DELETE, or just the clock), and then
-expects the very next request on each worker to be refused, or to act with less, with no pause in
+expects the very next request on each worker to be refused, or to act with less (a lesser role, a
+narrower tool policy), with no pause in
 between. What makes it pass is the database triggers of accounts/orgs/credential_triggers.py.
 
 Not here: deleting an organization. Once it has served one request it has audit events, which
@@ -43,12 +44,13 @@ from django.test import Client
 from django.utils import timezone
 from accounts.core.permissions import Role
 from accounts.models import Membership, OAuthAccessToken, OAuthApplication, Organization, Project, User
-from accounts.oauth.services import connection_revoke
+from accounts.oauth.services import connection_revoke, connection_set_tool_policy
+from accounts.core.toolpolicy import READ_ONLY
 from accounts.orgs.services import member_remove, member_role_change
 from accounts.users.services import password_changed
 from apikeys import keys
 from apikeys.models import ApiKey
-from apikeys.services import apikey_revoke, apikey_roll
+from apikeys.services import apikey_revoke, apikey_roll, apikey_set_tool_policy
 from tests.factories import MembershipFactory, ProjectFactory, principal_for
 from tests.support.apikeys import ALL_SCOPES, make_key
 from tests.support.oauth import obtain_tokens, refresh, register
@@ -101,6 +103,7 @@ class Case:
     setup: str = ""  # instead of the credential's usual set-up
     wait: float = 0  # seconds after the change: an expiry that needs no write
     expect_role: str | None = None  # None: refused; else the (lesser) role the next request acts as
+    expect_tools: str | None = None  # the tool policy preset the next request acts with (not refused)
     http: str = ""  # an HTTP call to worker A instead of (or after) the shell snippet: "revoke"
 
 
@@ -196,6 +199,29 @@ CASES = [
         expect_role="viewer",
     ),
     Case(
+        "apikey tool policy changed by its service",
+        "apikey_set_tool_policy(principal=principal_for(membership), key=key, tool_policy=READ_ONLY)",
+        expect_tools="read_only",
+    ),
+    Case(
+        "apikey tool policy changed by QuerySet.update",
+        "ApiKey.objects.for_org(org).filter(pk=key.pk).update(tool_policy={'preset': 'read_only'})",
+        expect_tools="read_only",
+    ),
+    Case(
+        "Connected app's tool policy changed by its service",
+        "connection_set_tool_policy(principal=principal_for(membership), application=app, user=user, "
+        "tool_policy=READ_ONLY)",
+        credential="wat",
+        expect_tools="read_only",
+    ),
+    Case(
+        "OAuth token's tool policy changed by QuerySet.update",
+        "OAuthAccessToken.objects.filter(user=user).update(tool_policy={'preset': 'read_only'})",
+        credential="wat",
+        expect_tools="read_only",
+    ),
+    Case(
         "user deactivated (OAuth)",
         "User.objects.filter(pk=user.pk).update(is_active=False)",
         credential="wat",
@@ -281,6 +307,7 @@ def test_the_very_next_request_on_every_worker_sees_the_change(cluster: Cluster,
     for url in cluster.workers:
         for _ in range(2):
             assert acts_as(whoami(url, token))["role"] == "admin"
+            assert acts_as(whoami(url, token))["tool_policy"]["preset"] == "all"
 
     if case.change:
         cluster.shell.run(case.change)
@@ -295,7 +322,9 @@ def test_the_very_next_request_on_every_worker_sees_the_change(cluster: Cluster,
 
     for url in cluster.workers:
         response = whoami(url, token)
-        if case.expect_role is None:
+        if case.expect_tools is not None:
+            assert acts_as(response)["tool_policy"]["preset"] == case.expect_tools, url
+        elif case.expect_role is None:
             assert response.status_code == 401, (url, response.status_code, response.text[:500])
         else:
             assert acts_as(response)["role"] == case.expect_role, url

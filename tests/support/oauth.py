@@ -74,9 +74,11 @@ def consent(
     scopes: list[str] | None = None,
     project: str = "",
     allow: bool = True,
+    form_data: dict[str, Any] | None = None,
     **extra: Any,
 ) -> Any:
-    """GET the consent page, then POST it back like a browser would (hidden fields + choices)."""
+    """GET the consent page, then POST it back like a browser would (hidden fields + choices, and
+    `form_data`: the MCP tools, say); `extra` goes into the authorization request."""
     page = client.get("/oauth/authorize/", authz.params(**extra))
     assert page.status_code == 200, page.content[:2000]
     form = page.context["form"]
@@ -84,6 +86,7 @@ def consent(
     data["organization"] = org.slug if org else ""
     data["project"] = project
     data["scopes"] = scopes if scopes is not None else form["scopes"].value()
+    data.update(form_data or {})
     if allow:
         data["allow"] = "1"
     return client.post("/oauth/authorize/", data)

@@ -13,11 +13,26 @@ from django.utils import timezone
 from accounts.audit.owner_access import OwnerCommand
 from accounts.content.selectors import project_get
 from accounts.core.principal import Channel, system_principal
+from accounts.core.toolpolicy import PolicyPreset, ToolMode, tool_policy_from_names
 from accounts.orgs.models import Organization
 from accounts.orgs.selectors import principal_for_member
 from accounts.users.models import User
+from apikeys.models import ApiKey
 from apikeys.selectors import apikey_get, apikey_list, org_first_owner
 from apikeys.services import apikey_create, apikey_expire_due, apikey_revoke
+
+
+def _tools(key: ApiKey) -> str:
+    """The key's tool policy on one line: its preset, or each tool that is not hidden."""
+    policy = key.policy
+    if policy.preset != PolicyPreset.CUSTOM:
+        return policy.preset.value
+    shown = [
+        f"{name}" + ("(approval)" if mode == ToolMode.APPROVAL else "")
+        for name, mode in policy.describe().items()
+        if mode != ToolMode.HIDDEN
+    ]
+    return ",".join(shown) or "none"
 
 
 class Command(OwnerCommand):
@@ -36,6 +51,14 @@ class Command(OwnerCommand):
         create.add_argument("--project", help="Restrict the key to this project slug.")
         create.add_argument("--expires-days", type=int, help="Expire after N days (default: never).")
         create.add_argument("--user", help="Email of the member the key acts as (default: the first owner).")
+        create.add_argument(
+            "--tools",
+            help="MCP tools the key may call, comma-separated (every other is hidden); or `read-only`, "
+            "or `all` (the default: everything the scopes allow).",
+        )
+        create.add_argument(
+            "--approve", help="MCP tools that need a person's approval for each call, comma-separated."
+        )
         listing = sub.add_parser("list", help="List the organization's keys (after recording expiries).")
         listing.add_argument("--org", required=True)
         listing.add_argument("--all", action="store_true", help="Include revoked and expired keys.")
@@ -89,12 +112,15 @@ class Command(OwnerCommand):
             scopes=[scope.strip() for scope in options["scopes"].split(",") if scope.strip()],
             project=project,
             expires_at=timezone.now() + timedelta(days=days) if days else None,
+            tool_policy=tool_policy_from_names(
+                (options["tools"] or "all").split(","), approval=(options["approve"] or "").split(",")
+            ),
         )
         # The only time the key is ever printed: stdout of this command, never a log.
         self.stdout.write(plaintext)
         self.stderr.write(
             f"Created {key.public_id} ({key.hint}) acting as {user.email} ({principal.role}), "
-            f"scopes {','.join(key.scopes)}. Store it now: it cannot be shown again."
+            f"scopes {','.join(key.scopes)}, MCP tools {_tools(key)}. Store it now: it cannot be shown again."
         )
 
     def _list(self, **options: Any) -> None:
@@ -113,8 +139,8 @@ class Command(OwnerCommand):
             project = key.project.slug if key.project else "*"
             self.stdout.write(
                 f"{key.public_id}  {key.hint}  {key.status.value:<8}  {key.name!r}  project={project}  "
-                f"scopes={','.join(key.scopes)}  by={key.created_by.email}  last_used={last_used}  "
-                f"expires={expires}"
+                f"scopes={','.join(key.scopes)}  tools={_tools(key)}  by={key.created_by.email}  "
+                f"last_used={last_used}  expires={expires}"
             )
 
     def _revoke(self, **options: Any) -> None:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_row_level_security'),
+        ('accounts', '0008_row_level_security'),
     ]
 
     operations = [

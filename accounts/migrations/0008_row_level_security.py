@@ -31,8 +31,8 @@ def uninstall(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_credential_generation"),
-        ("apikeys", "0002_credential_generation_trigger"),
+        ("accounts", "0007_oauth_tool_policy"),
+        ("apikeys", "0003_apikey_tool_policy"),
     ]
 
     operations = [migrations.RunPython(install, uninstall)]
