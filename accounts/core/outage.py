@@ -60,8 +60,10 @@ def json_body(**extra: object) -> dict[str, object]:
     return {"error": ERROR_CODE, "error_description": description(), **extra}
 
 
-def _json_response() -> HttpResponse:
-    payload = json.dumps(json_body(), ensure_ascii=False)
+def _json_response(request: HttpRequest) -> HttpResponse:
+    # The REST API's error shape carries the wait in the body too (accounts/core/exceptions.py).
+    extra = {"retry_after": RETRY_AFTER} if request.path.startswith("/api/") else {}
+    payload = json.dumps(json_body(**extra), ensure_ascii=False)
     return HttpResponse(payload, status=503, content_type="application/json")
 
 
@@ -74,7 +76,7 @@ def _page(request: HttpRequest) -> HttpResponse:
 
 def unavailable_response(request: HttpRequest, error: BaseException) -> HttpResponse:
     """The 503 of a Django view: JSON for API and OAuth clients, the page for people. Logged here."""
-    response = _json_response() if _JSON_PATHS.match(request.path) else _page(request)
+    response = _json_response(request) if _JSON_PATHS.match(request.path) else _page(request)
     response["Retry-After"] = str(RETRY_AFTER)
     response["Cache-Control"] = "no-store"
     # Django's request logger, once, with the traceback; it then skips its own line for this response.

@@ -208,7 +208,8 @@ class TenantScopeMiddleware:
             if user is not None and user.is_authenticated:  # reads the session and the user
                 user_id = user.pk
                 email = user.email if getattr(user, "email_verified", False) else ""
-        except outage.OUTAGE_ERRORS as error:
+            # Inside a transaction already (a test's), the scope is applied at once, here.
+            with tenant_scope(user_id=user_id, email=email):
+                return self.get_response(request)  # type: ignore[no-any-return]
+        except outage.OUTAGE_ERRORS as error:  # the view's own errors come back as responses
             return outage.unavailable_response(request, error)
-        with tenant_scope(user_id=user_id, email=email):
-            return self.get_response(request)  # type: ignore[no-any-return]

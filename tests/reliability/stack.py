@@ -115,8 +115,8 @@ class Stack:
     workdir: Path
     # The tables' owner: migrate, the seed, audit_verify and the harness's own checks use it.
     admin_database_url: str
-    # What the serving processes connect with. The same role today; once row-level security lands
-    # (issue 11) it is a role that owns nothing and cannot bypass RLS, so keep the two apart.
+    # What the serving processes connect with: `gatehouse_app`, a login role that owns nothing and
+    # cannot bypass row-level security (manage.py grant_app_role), as in production.
     app_database_url: str
     base_env: dict[str, str]
     ports: tuple[int, int]  # A's and B's, kept across restarts; PUBLIC_URL is A's
@@ -151,7 +151,12 @@ class Stack:
         """Stop whatever runs, then start A and B with `settings` on top of the base environment;
         returns the slower start."""
         self.stop_servers()
-        env = {**self.base_env, "DATABASE_URL": self.app_database_url, **settings}
+        env = {
+            **self.base_env,
+            "DATABASE_URL": self.app_database_url,
+            "DATABASE_OWNER_URL": self.admin_database_url,
+            **settings,
+        }
         self.generation += 1
         self.servers = [
             Server(
@@ -189,6 +194,9 @@ def _base_env(workdir: Path, redis_url: str, public_port: int) -> dict[str, str]
     return env
 
 
+APP_ROLE = "gatehouse_app"
+
+
 def _database(cluster: Cluster) -> str:
     """Raise max_connections (a restart), create the run's database; its URL."""
     server = f"postgres://postgres@127.0.0.1:{cluster.port}"
@@ -224,6 +232,10 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
         )
         stack.callback(gatehouse.stop_servers)
         migrate_and_seed(gatehouse.manage_env())
+        granted = gatehouse.manage("grant_app_role", APP_ROLE, "--create")
+        if granted.returncode != 0:
+            raise RuntimeError(f"grant_app_role failed:\n{granted.stderr[-3000:]}")
+        gatehouse.app_database_url = url.replace("postgres://postgres@", f"postgres://{APP_ROLE}@", 1)
         out = workdir / "seed.json"
         seeded = subprocess.run(
             [sys.executable, "-m", "tests.reliability.seed", "--out", str(out)],
