@@ -66,7 +66,8 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, answering 503 when the session cannot be saved in an outage (accounts/core/outage.py).
+    "accounts.core.outage.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -110,6 +111,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, plus the tenant scope of row-level security on every transaction.
     DATABASES["default"]["ENGINE"] = "accounts.core.postgresql"
+    # A server that drops packets (not refuses them) must not hang a request: give up after 5 s,
+    # then the outage answers apply (accounts/core/outage.py). A DATABASE_URL may set its own.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets pages read while another request writes; wait on a busy database instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

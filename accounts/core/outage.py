@@ -19,6 +19,7 @@ import json
 import logging
 import re
 
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -95,3 +96,17 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
         if not is_outage(exception):
             return None
         return unavailable_response(request, exception)
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, except that saving the session during an outage answers 503, not 500.
+
+    The view has answered by then, but what it did may not be kept (its session is not), so the
+    client is told to retry. Errors of the response phase never reach `process_exception`.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)  # type: ignore[no-any-return]
+        except OUTAGE_ERRORS as error:
+            return unavailable_response(request, error)

@@ -105,6 +105,27 @@ def test_oauth_metadata_needs_no_database(client: Client) -> None:
     assert response.json()["token_endpoint"].endswith("/oauth/token/")
 
 
+def test_a_session_that_cannot_be_saved_is_a_503_page_not_a_500(
+    owner_client: Client, org: Organization, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The view has answered (the organization's page remembers it in the session); the database goes
+    # away before the session is saved, in the response phase, where no view's exception handling reaches.
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import OperationalError
+
+    def refuse(self: SessionStore, must_create: bool = False) -> None:
+        raise OperationalError(DRIVER_TEXT)
+
+    with mock.patch.object(SessionStore, "save", refuse), caplog.at_level(logging.INFO):
+        response = owner_client.get(f"/orgs/{org.slug}/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "Gatehouse cannot reach its database right now." in response.content.decode()
+    assert_nothing_internal(response.content.decode())
+    assert len(_outage_records(caplog)) == 1
+
+
 def test_dashboard_answers_a_friendly_503_page(
     owner_client: Client, org: Organization, caplog: pytest.LogCaptureFixture
 ) -> None:
