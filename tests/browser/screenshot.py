@@ -36,13 +36,18 @@ def main() -> None:
     parser.add_argument("--out", default=".screenshots")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--mobile", action="store_true", help="also take a 390px-wide shot of each page")
+    parser.add_argument("--language", default="en", help="the browser's language (Accept-Language), e.g. ru")
     parser.add_argument("paths", nargs="+")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": args.width, "height": 900})
+        page = browser.new_page(
+            viewport={"width": args.width, "height": 900},
+            locale=args.language,
+            extra_http_headers={"Accept-Language": args.language},
+        )
         if args.email:
             page.goto(f"{args.base}/login/")
             page.fill("input[name=username]", args.email)
@@ -51,6 +56,8 @@ def main() -> None:
             page.wait_for_load_state()
         for path in args.paths:
             name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0].lower()).strip("-")[:80] or "root"
+            if args.language != "en":
+                name = f"{name}-{args.language}"
             page.set_viewport_size({"width": args.width, "height": 900})
             page.goto(f"{args.base}{path}")
             page.screenshot(path=out / f"{name}.png", full_page=True)

@@ -10,7 +10,14 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.steps import PASSWORD, confirm_email_if_asked, fill_sign_up_form, new_email
+from accounts.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.browser.steps import (
+    PASSWORD,
+    confirm_email_if_asked,
+    fill_sign_up_form,
+    new_email,
+    sign_in,
+)
 from tests.support.mailbox import Mailbox
 
 pytestmark = pytest.mark.browser
@@ -78,3 +85,15 @@ def test_the_audit_filters_leave_empty_fields_out_of_the_url(
     expect(page.get_by_test_id("audit-events")).to_contain_text("Organization created")
     query = parse_qsl(urlsplit(page.url).query, keep_blank_values=True)
     assert query == [("action", "org.created")]
+
+
+def test_the_api_keys_table_fits_at_1280_px_in_russian(page: Page, live_server_url: str) -> None:
+    # Russian column names and buttons are the longest: the row's actions must be in view, not scrolled to.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, live_server_url, email=DEMO_EMAIL, password=DEMO_PASSWORD)
+    page.set_extra_http_headers({"Accept-Language": "ru"})
+    page.goto(f"{live_server_url}/orgs/demo/keys/")
+    wrap = page.locator(".table-wrap").filter(has=page.get_by_test_id("api-keys"))
+    expect(wrap).to_contain_text("Отозвать")
+    overflow = wrap.evaluate("element => element.scrollWidth - element.clientWidth")
+    assert overflow <= 0
