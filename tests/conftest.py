@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from accounts.audit import checkpoints
+from accounts.core import outage
 from accounts.core.credential_cache import CACHE as CREDENTIALS
 from accounts.core.permissions import Role
 from accounts.core.principal import Principal
@@ -50,10 +51,12 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Rate-limit counters and cached credentials outlive a test's database: each test starts afresh."""
+    """Rate-limit counters, cached credentials and the outage log's throttle outlive a test's database:
+    each test starts afresh."""
     cache.clear()
     reset_rate_limits()
     CREDENTIALS.clear()
+    outage.reset_traceback_throttle()
     yield
     cache.clear()
     reset_rate_limits()

@@ -15,7 +15,6 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from django.utils.log import log_response
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from rest_framework import exceptions
@@ -90,13 +89,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers={"Retry-After": str(outage.RETRY_AFTER), "Cache-Control": "no-store"},
             retry_after=outage.RETRY_AFTER,
         )
-        if request is not None:  # Django's request logger, once, with the traceback
-            log_response(
-                "Database unavailable: %s",
-                request.path,
-                response=response,
-                request=getattr(request, "_request", request),  # Django's, as its handler logs it
-                exception=exc,
+        if request is not None:
+            # Django's request, as its handler logs it.
+            outage.log_request_outage(
+                request=getattr(request, "_request", request), response=response, error=exc
             )
         return response
     if isinstance(exc, BearerTokenInvalid):

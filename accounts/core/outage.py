@@ -4,9 +4,10 @@ An outage reaches the code as Django's `OperationalError` (cannot connect, the s
 locked SQLite file) or `InterfaceError` (a connection already closed). Other database errors
 (IntegrityError, ProgrammingError, DataError…) are bugs or conflicts, not outages: they stay 500s.
 Nothing of the driver's message (host, port, user, SQL) goes into a response body; it is logged once
-per request, on the server. Nothing needs resetting when the database returns: Django opens a new
-connection for the next request, and the MCP pool closes a connection that saw an error
-(mcpserver/db.py).
+per request, on the server, with the traceback at most once a minute per process (an outage of a few
+seconds under load would otherwise write thousands of identical tracebacks). Nothing needs resetting
+when the database returns: Django opens a new connection for the next request, and the MCP pool
+closes a connection that saw an error (mcpserver/db.py).
 
 The REST API's handler (accounts/core/exceptions.py), the MCP gateway and tools (mcpserver/) use
 the helpers here; `DatabaseUnavailableMiddleware` covers every other Django view: the OAuth
@@ -17,7 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
+import threading
+import time
 
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.db import InterfaceError, OperationalError
@@ -52,9 +56,35 @@ def description() -> str:
     return _("The database is unavailable; try again in a few seconds.")
 
 
+# The traceback of an outage is logged at most this often (seconds) per process; every request still
+# logs its one line.
+TRACEBACK_EVERY = 60.0
+_traceback_logged_at = -math.inf
+_traceback_lock = threading.Lock()
+
+
+def traceback_due() -> bool:
+    """Whether this outage's log line should carry the traceback (the first in `TRACEBACK_EVERY` s)."""
+    global _traceback_logged_at
+    now = time.monotonic()
+    with _traceback_lock:
+        if now - _traceback_logged_at < TRACEBACK_EVERY:
+            return False
+        _traceback_logged_at = now
+        return True
+
+
+def reset_traceback_throttle() -> None:
+    """Forget when a traceback was last logged (tests)."""
+    global _traceback_logged_at
+    with _traceback_lock:
+        _traceback_logged_at = -math.inf
+
+
 def log_outage(where: str, error: BaseException) -> None:
     """Log one request's outage, once, with the driver's message (it never goes into the answer)."""
-    logger.error("Database unavailable (%s): %s", where, type(error).__name__, exc_info=error)
+    exc_info = error if traceback_due() else None
+    logger.error("Database unavailable (%s): %s", where, type(error).__name__, exc_info=exc_info)
 
 
 def json_body(**extra: object) -> dict[str, object]:
@@ -80,11 +110,20 @@ def unavailable_response(request: HttpRequest, error: BaseException) -> HttpResp
     response = _json_response(request) if _JSON_PATHS.match(request.path) else _page(request)
     response["Retry-After"] = str(RETRY_AFTER)
     response["Cache-Control"] = "no-store"
-    # Django's request logger, once, with the traceback; it then skips its own line for this response.
-    log_response(
-        "Database unavailable: %s", request.path, response=response, request=request, exception=error
-    )
+    log_request_outage(request=request, response=response, error=error)
     return response
+
+
+def log_request_outage(*, request: HttpRequest, response: HttpResponse, error: BaseException) -> None:
+    """Log a Django request's 503 once, on Django's request logger, which then skips its own line."""
+    log_response(
+        "Database unavailable: %s: %s",
+        request.path,
+        type(error).__name__,
+        response=response,
+        request=request,
+        exception=error if traceback_due() else None,
+    )
 
 
 class DatabaseUnavailableMiddleware(MiddlewareMixin):

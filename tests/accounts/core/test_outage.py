@@ -14,6 +14,7 @@ import pytest
 from django.db import ProgrammingError
 from django.test import Client
 
+from accounts.core import outage
 from accounts.models import Membership, Organization, User
 from tests.support.apikeys import make_key
 from tests.support.oauth import register
@@ -142,6 +143,23 @@ def test_dashboard_answers_a_friendly_503_page(
     assert "css/app" in page  # the site's look
     assert_nothing_internal(page)
     assert len(_outage_records(caplog)) == 1
+
+
+def test_an_outage_logs_a_line_per_request_and_its_traceback_once_a_minute(
+    client: Client, owner_membership: Membership, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = make_key(owner_membership)[1]
+    with database_down(), caplog.at_level(logging.INFO):
+        for _ in range(3):
+            assert client.get("/api/v1/projects/", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 503
+        lines = [r for r in caplog.records if r.name == "django.request"]
+        assert [r.levelname for r in lines] == ["ERROR"] * 3
+        assert all("OperationalError" in r.getMessage() for r in lines)
+        assert len(_outage_records(caplog)) == 1
+
+        with mock.patch.object(outage.time, "monotonic", return_value=outage.time.monotonic() + 61):
+            client.get("/api/v1/projects/", HTTP_AUTHORIZATION=f"Bearer {key}")
+        assert len(_outage_records(caplog)) == 2
 
 
 def test_dashboard_503_page_in_russian(owner_client: Client, org: Organization) -> None:
